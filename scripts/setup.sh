@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Brings everything stackd needs onto this machine, idempotently:
+#   - the npm dependencies (Node 24 comes with them, as the npm package `node`)
+#   - the Pulumi CLI and nodejs language host, built from Go modules
+#   - moto's AWS emulator in a virtualenv
+# Everything is cached under $STACKD_CACHE (default ~/.cache/stackd), keyed by
+# what it was built from, so a warm run only checks and links.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${STACKD_CACHE:-$HOME/.cache/stackd}"
+mkdir -p "$cache"
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# --- npm dependencies -------------------------------------------------------
+# node_modules is built once per lockfile hash outside the clone, then
+# hard-linked into the clone: a fresh clone gets it in a second or two.
+install_node_modules() {
+  local key dir
+  key="$(hash_of "$root/package-lock.json")"
+  dir="$cache/node_modules/$key"
+  if [ -f "$root/node_modules/.stackd-lock-$key" ]; then return; fi
+  if [ ! -f "$dir/.complete" ]; then
+    say "installing npm dependencies (lockfile $key)"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    cp "$root/package.json" "$root/package-lock.json" "$dir.tmp/"
+    (cd "$dir.tmp" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    touch "$dir.tmp/.complete"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  rm -rf "$root/node_modules"
+  cp -al "$dir/node_modules" "$root/node_modules"
+  touch "$root/node_modules/.stackd-lock-$key"
+}
+
+# --- Pulumi engine ------------------------------------------------------------
+engine_version() { sed -n 's|^\tgithub.com/pulumi/pulumi/pkg/v3 \(v[0-9.]*\).*$|\1|p' "$root/engine/go.mod"; }
+
+build_engine() {
+  local version key dir
+  version="$(engine_version)"
+  key="$version-$(hash_of "$root/engine/go.mod" "$root/engine/go.sum")"
+  dir="$cache/engine/$key"
+  # Laid out as $dir/bin/, the shape PulumiCommand.get({ root }) expects.
+  if [ ! -x "$dir/bin/pulumi" ] || [ ! -x "$dir/bin/pulumi-language-nodejs" ]; then
+    command -v go >/dev/null || { say "go is required to build the Pulumi engine"; exit 1; }
+    say "building the Pulumi engine $version from Go modules (first run only; several minutes)"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+    # The module checksums are pinned by engine/go.sum; the checksum database
+    # itself is not reachable from here.
+    (cd "$root/engine" && GOSUMDB=off GOTOOLCHAIN=local GOFLAGS=-mod=mod go build \
+      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$version" \
+      -o "$dir.tmp/bin/" \
+      github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+      github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 >&2)
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  # Dynamic providers and policy packs are served by scripts shipped in the npm
+  # SDK; the engine looks for plugins beside the CLI.
+  for f in pulumi-resource-pulumi-nodejs pulumi-analyzer-policy; do
+    install -m 0755 "$root/node_modules/@pulumi/pulumi/$f" "$dir/bin/$f"
+  done
+  ln -sfn "$dir" "$cache/engine/current"
+}
+
+# --- AWS emulator ---------------------------------------------------------------
+MOTO_VERSION=5.2.5
+install_moto() {
+  local dir="$cache/moto-$MOTO_VERSION"
+  if [ ! -x "$dir/bin/moto_server" ]; then
+    say "installing the AWS emulator (moto $MOTO_VERSION)"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+  fi
+  ln -sfn "$dir" "$cache/moto"
+}
+
+install_node_modules
+build_engine
+install_moto
+say "ready (engine: $cache/engine/current/bin, emulator: $cache/moto/bin/moto_server)"

@@ -1,0 +1,2 @@
+export { discoverStacks, type StackEntry } from "./discover.ts";
+export { readYaml } from "./files.ts";

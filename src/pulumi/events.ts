@@ -1,0 +1,114 @@
+import { z } from "zod";
+import type { ChangeCounts, ResourceChange } from "../report/index.ts";
+import { emptyCounts } from "../report/index.ts";
+
+/** The subset of the engine's event stream that stackd depends on. */
+const StepMetadataSchema = z.looseObject({
+  op: z.string(),
+  urn: z.string(),
+  type: z.string(),
+  diffs: z.array(z.string()).nullish(),
+  detailedDiff: z.record(z.string(), z.unknown()).nullish(),
+  old: z.looseObject({ inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+  new: z.looseObject({ inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+});
+
+export const EngineEventSchema = z.looseObject({
+  resourcePreEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
+  resOutputsEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
+  resOpFailedEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
+  diagnosticEvent: z
+    .looseObject({ urn: z.string().nullish(), message: z.string(), severity: z.string() })
+    .nullish(),
+});
+
+export type StepMetadata = z.infer<typeof StepMetadataSchema>;
+
+const OP_KIND: Record<string, ResourceChange["op"]> = {
+  create: "create",
+  update: "update",
+  delete: "delete",
+  same: "same",
+  replace: "replace",
+  "create-replacement": "replace",
+  "delete-replaced": "replace",
+  "discard-replaced": "replace",
+  read: "read",
+  "read-replacement": "read",
+  refresh: "refresh",
+  import: "create",
+  "import-replacement": "replace",
+};
+
+/** Resources that exist in every stack and say nothing about the team's infrastructure. */
+function isBookkeeping(type: string): boolean {
+  return type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:");
+}
+
+// Pulumi stores a dynamic provider's serialized code as an input; it is not a
+// property of the cloud resource, so it is left out of changed paths.
+const INTERNAL_KEYS = new Set(["__provider"]);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Paths that differ between two property bags, nested with dots: "tags.owner". */
+export function changedPaths(before: unknown, after: unknown, prefix = ""): string[] {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys
+      .filter((k) => !(prefix === "" && INTERNAL_KEYS.has(k)))
+      .flatMap((k) => changedPaths(before[k], after[k], prefix ? `${prefix}.${k}` : k));
+  }
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  return [prefix || "(value)"];
+}
+
+function propertiesOf(m: StepMetadata): string[] {
+  if (m.detailedDiff && Object.keys(m.detailedDiff).length > 0) return Object.keys(m.detailedDiff).sort();
+  const deep = changedPaths(m.old?.inputs ?? {}, m.new?.inputs ?? {});
+  if (deep.length > 0) return deep;
+  return [...(m.diffs ?? [])].filter((k) => !INTERNAL_KEYS.has(k)).sort();
+}
+
+/**
+ * Collects one operation's engine events into the per-resource plan stackd
+ * reports: one entry per resource (a replacement's several steps count once),
+ * its operation and the property paths it changes, plus error diagnostics.
+ */
+export class PlanRecorder {
+  private readonly steps = new Map<string, ResourceChange>();
+  readonly errors: { urn?: string; message: string }[] = [];
+
+  readonly onEvent = (raw: unknown): void => {
+    const parsed = EngineEventSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const e = parsed.data;
+    const step = e.resourcePreEvent?.metadata;
+    if (step && !isBookkeeping(step.type)) {
+      const op = OP_KIND[step.op] ?? "same";
+      const prev = this.steps.get(step.urn);
+      // A replacement arrives as several steps; the first carries the diff.
+      if (!prev || (prev.op !== "replace" && op === "replace")) {
+        const properties = op === "same" || op === "read" ? [] : op === "create" || op === "delete" ? [] : propertiesOf(step);
+        this.steps.set(step.urn, { urn: step.urn, type: step.type, op, properties });
+      }
+    }
+    const diag = e.diagnosticEvent;
+    if (diag && diag.severity === "error") this.errors.push({ urn: diag.urn ?? undefined, message: diag.message });
+  };
+
+  resources(): ResourceChange[] {
+    return [...this.steps.values()];
+  }
+
+  counts(): ChangeCounts {
+    const c = emptyCounts();
+    for (const r of this.steps.values()) {
+      if (r.op in c) c[r.op as keyof ChangeCounts]++;
+      else if (r.op === "read" || r.op === "refresh") c.same++;
+    }
+    return c;
+  }
+}

@@ -1,0 +1,77 @@
+import fs from "node:fs";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation/index.js";
+import type { ChangeCounts, ResourceChange } from "../report/index.ts";
+import { messageOf } from "../support/index.ts";
+import { PlanRecorder } from "./events.ts";
+import { summarizeFailure } from "./failure.ts";
+import { engineEnv, loadToolchain } from "./toolchain.ts";
+
+/** Where and how one stack's operations run. */
+export interface StackTarget {
+  /** Absolute path of the project directory (the one holding Pulumi.yaml). */
+  workDir: string;
+  stack: string;
+  backendUrl: string;
+  passphrase: string;
+  /** Pulumi's own home (plugins, credentials), kept inside stackd's data dir. */
+  pulumiHome: string;
+  /** Extra environment for the engine and the program: cloud endpoint and credentials. */
+  env?: Record<string, string>;
+}
+
+export interface OperationResult {
+  ok: boolean;
+  resources: ResourceChange[];
+  changes: ChangeCounts;
+  /** One line naming the cause, when !ok. */
+  error?: string;
+  /** The engine's own progress output. */
+  log: string;
+}
+
+export type Operation = "preview" | "up";
+
+async function openStack(target: StackTarget): Promise<Stack> {
+  const tc = await loadToolchain();
+  fs.mkdirSync(target.pulumiHome, { recursive: true });
+  const ws = await LocalWorkspace.create({
+    workDir: target.workDir,
+    pulumiCommand: tc.command,
+    pulumiHome: target.pulumiHome,
+    envVars: engineEnv(tc, {
+      PULUMI_BACKEND_URL: target.backendUrl,
+      PULUMI_CONFIG_PASSPHRASE: target.passphrase,
+      ...target.env,
+    }),
+  });
+  return Stack.createOrSelect(target.stack, ws);
+}
+
+/**
+ * Runs one Automation API operation on a stack and returns its plan: which
+ * resources change and how, or why it failed. Never throws for engine
+ * failures; those are results.
+ */
+export async function runOperation(target: StackTarget, op: Operation, onOutput?: (line: string) => void): Promise<OperationResult> {
+  const recorder = new PlanRecorder();
+  const log: string[] = [];
+  const output = (chunk: string) => {
+    log.push(chunk);
+    onOutput?.(chunk);
+  };
+  try {
+    const stack = await openStack(target);
+    const common = { onEvent: recorder.onEvent, onOutput: output, color: "never" as const };
+    if (op === "preview") await stack.preview(common);
+    else await stack.up(common);
+    return { ok: true, resources: recorder.resources(), changes: recorder.counts(), log: log.join("") };
+  } catch (err) {
+    return {
+      ok: false,
+      resources: recorder.resources(),
+      changes: recorder.counts(),
+      error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err)),
+      log: log.join(""),
+    };
+  }
+}

@@ -1,0 +1,67 @@
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
+import { StackdError, cacheDir } from "../support/index.ts";
+
+/** The Pulumi engine stackd drives: the CLI plus its nodejs language host. */
+export interface Toolchain {
+  command: PulumiCommand;
+  binDir: string;
+}
+
+/**
+ * Settings every Pulumi process gets: no update checks and no plugin downloads
+ * (this engine is built locally and nothing may be fetched behind our back).
+ */
+export const ENGINE_FLAGS = {
+  PULUMI_SKIP_UPDATE_CHECK: "true",
+  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+} as const;
+
+function candidateRoots(): string[] {
+  const roots: string[] = [];
+  if (process.env.STACKD_PULUMI_ROOT) roots.push(process.env.STACKD_PULUMI_ROOT);
+  roots.push(path.join(cacheDir(), "engine", "current"));
+  try {
+    const onPath = execFileSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" }).trim();
+    if (onPath) roots.push(path.dirname(path.dirname(fs.realpathSync(onPath))));
+  } catch {
+    // no pulumi on PATH: the built engine is the only option
+  }
+  return roots;
+}
+
+let cached: Promise<Toolchain> | undefined;
+
+/** Finds the engine `npm run setup` built (or a usable one on PATH), once per process. */
+export function loadToolchain(): Promise<Toolchain> {
+  cached ??= (async () => {
+    Object.assign(process.env, ENGINE_FLAGS);
+    for (const root of candidateRoots()) {
+      const binDir = path.join(root, "bin");
+      if (!fs.existsSync(path.join(binDir, "pulumi")) || !fs.existsSync(path.join(binDir, "pulumi-language-nodejs"))) continue;
+      const command = await PulumiCommand.get({ root });
+      return { command, binDir };
+    }
+    throw new StackdError("no Pulumi engine found: run `npm run setup` to build it (or put pulumi and pulumi-language-nodejs on PATH)", {
+      kind: "config",
+      where: "toolchain",
+    });
+  })();
+  cached.catch(() => (cached = undefined));
+  return cached;
+}
+
+/**
+ * The environment of one Pulumi operation. The engine binaries come first on
+ * PATH, then the node running stackd, so programs and dynamic providers run on
+ * the same Node stackd does.
+ */
+export function engineEnv(tc: Toolchain, extra: Record<string, string>): Record<string, string> {
+  return {
+    ...ENGINE_FLAGS,
+    PATH: [tc.binDir, path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter),
+    ...extra,
+  };
+}

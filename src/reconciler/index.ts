@@ -1,0 +1,1 @@
+export { reconcile, type ReconcileOptions } from "./reconcile.ts";

@@ -1,0 +1,2 @@
+export * from "./schema.ts";
+export { renderText } from "./text.ts";

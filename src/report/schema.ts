@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/**
+ * The report every stackd command shares (reconcile, policy check, drift,
+ * preview). Fields are only ever added, never renamed.
+ */
+export const ResourceOp = z.enum(["create", "update", "replace", "delete", "same", "read", "refresh", "drift", "deleted"]);
+
+export const ResourceChangeSchema = z.object({
+  urn: z.string(),
+  type: z.string(),
+  op: ResourceOp,
+  /** Top-level or nested property paths that differ, e.g. "tags.owner". */
+  properties: z.array(z.string()),
+});
+
+export const ChangeCountsSchema = z.object({
+  create: z.number().int(),
+  update: z.number().int(),
+  replace: z.number().int(),
+  delete: z.number().int(),
+  same: z.number().int(),
+});
+
+export const PolicyViolationSchema = z.object({
+  pack: z.string(),
+  policy: z.string(),
+  enforcement: z.enum(["advisory", "mandatory", "remediate", "disabled"]),
+  message: z.string(),
+  urn: z.string().optional(),
+});
+
+export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped"]);
+
+export const StackReportSchema = z.object({
+  project: z.string(),
+  stack: z.string(),
+  status: StackStatus,
+  changes: ChangeCountsSchema,
+  resources: z.array(ResourceChangeSchema),
+  policy: z.array(PolicyViolationSchema),
+  error: z.string().nullable(),
+});
+
+export const ReportSchema = z.object({
+  revision: z.string(),
+  stacks: z.array(StackReportSchema),
+});
+
+export type ResourceChange = z.infer<typeof ResourceChangeSchema>;
+export type ChangeCounts = z.infer<typeof ChangeCountsSchema>;
+export type PolicyViolation = z.infer<typeof PolicyViolationSchema>;
+export type StackReport = z.infer<typeof StackReportSchema>;
+export type Report = z.infer<typeof ReportSchema>;
+
+export function emptyCounts(): ChangeCounts {
+  return { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
+}
+
+export function isFailure(s: StackReport): boolean {
+  return s.status === "failed" || s.status === "blocked";
+}

@@ -1,0 +1,106 @@
+import fs from "node:fs";
+import path from "node:path";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { StackdError, messageOf, shortHash } from "../support/index.ts";
+
+/** A repository address as the user wrote it: a URL or a local path. */
+function normalizeRepo(repo: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/]+@[^:]+:/.test(repo)) return repo;
+  return path.resolve(repo);
+}
+
+function firstLine(text: string): string {
+  const lines = text.split("\n").map((l) => l.replace(/^(fatal|error): /, "").trim()).filter(Boolean);
+  return lines.find((l) => !l.startsWith("Cloning into")) ?? lines[0] ?? "unknown git error";
+}
+
+/**
+ * The one wrapper around git. Keeps a bare mirror of the watched repository
+ * in the data dir and checks revisions out as detached worktrees beside it,
+ * one per revision, so runs of different revisions never share files.
+ */
+export class GitSource {
+  readonly repo: string;
+  private readonly mirror: string;
+  private readonly worktrees: string;
+
+  constructor(repo: string, dataDir: string) {
+    this.repo = normalizeRepo(repo);
+    const key = shortHash(this.repo);
+    this.mirror = path.join(dataDir, "repos", `${key}.git`);
+    this.worktrees = path.join(dataDir, "worktrees", key);
+    // A service has nobody to type a password: fail instead of waiting for one.
+    process.env.GIT_TERMINAL_PROMPT = "0";
+  }
+
+  private git(dir?: string): SimpleGit {
+    return simpleGit({ baseDir: dir ?? this.mirror, timeout: { block: 120_000 } });
+  }
+
+  /** Brings the mirror up to date with the remote, cloning it the first time. */
+  async fetch(): Promise<void> {
+    try {
+      if (fs.existsSync(path.join(this.mirror, "HEAD"))) {
+        await this.git().fetch(["--prune", "origin"]);
+      } else {
+        fs.mkdirSync(path.dirname(this.mirror), { recursive: true });
+        fs.rmSync(this.mirror, { recursive: true, force: true });
+        await simpleGit({ timeout: { block: 120_000 } }).clone(this.repo, this.mirror, ["--mirror", "--quiet"]);
+      }
+    } catch (err) {
+      throw new StackdError(`cannot fetch: ${firstLine(messageOf(err))}; check the URL or path and that it is reachable`, {
+        where: `repository ${this.repo}`,
+        cause: err,
+      });
+    }
+  }
+
+  /** The commit a branch points at in the mirror; the remote's default branch when none is named. */
+  async head(branch?: string): Promise<{ branch: string; revision: string }> {
+    const git = this.git();
+    const name = branch ?? (await git.raw(["symbolic-ref", "--short", "HEAD"])).trim();
+    try {
+      const revision = (await git.raw(["rev-parse", "--verify", `refs/heads/${name}^{commit}`])).trim();
+      return { branch: name, revision };
+    } catch {
+      throw new StackdError(`branch "${name}" does not exist`, { kind: "config", where: `repository ${this.repo}` });
+    }
+  }
+
+  /** Resolves any ref the mirror knows (branch, tag, sha) to a commit. */
+  async resolve(ref: string): Promise<string> {
+    try {
+      return (await this.git().raw(["rev-parse", "--verify", `${ref}^{commit}`])).trim();
+    } catch {
+      throw new StackdError(`ref "${ref}" not found`, { kind: "config", where: `repository ${this.repo}` });
+    }
+  }
+
+  /** The branch head on the remote, without fetching objects: the cheap poll. */
+  async remoteHead(branch: string): Promise<string | undefined> {
+    try {
+      const out = await this.git().raw(["ls-remote", "origin", `refs/heads/${branch}`]);
+      return out.split(/\s+/)[0] || undefined;
+    } catch (err) {
+      throw new StackdError(`cannot reach: ${firstLine(messageOf(err))}`, { where: `repository ${this.repo}`, cause: err });
+    }
+  }
+
+  /** A detached worktree at `revision`, created on first use. */
+  async checkout(revision: string): Promise<string> {
+    const dir = path.join(this.worktrees, revision);
+    if (fs.existsSync(path.join(dir, ".git"))) return dir;
+    fs.mkdirSync(this.worktrees, { recursive: true });
+    const git = this.git();
+    await git.raw(["worktree", "prune"]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await git.raw(["worktree", "add", "--detach", "--quiet", dir, revision]);
+    return dir;
+  }
+
+  /** Paths that differ between two commits (renames count on both sides). */
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    const out = await this.git().raw(["diff", "--name-only", "--no-renames", from, to]);
+    return out.split("\n").filter(Boolean);
+  }
+}

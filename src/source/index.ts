@@ -1,0 +1,1 @@
+export { GitSource } from "./git.ts";

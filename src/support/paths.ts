@@ -1,0 +1,15 @@
+import os from "node:os";
+import path from "node:path";
+
+/** Where stackd keeps its state: ledger, worktrees, Pulumi state. */
+export function defaultDataDir(): string {
+  return process.env.STACKD_DATA_DIR || path.join(os.homedir(), ".stackd");
+}
+
+/** Machine-wide cache shared by every data dir: the engine and installed dependencies. */
+export function cacheDir(): string {
+  return process.env.STACKD_CACHE || path.join(os.homedir(), ".cache", "stackd");
+}
+
+/** The stackd checkout itself, for the engine and node binaries installed beside it. */
+export const installRoot = path.resolve(import.meta.dirname, "..", "..");

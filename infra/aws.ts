@@ -11,10 +11,15 @@ export function clientConfig() {
 
 export type Tags = Record<string, string>;
 
-/** Names of the top-level inputs whose values differ, for the engine's diff. */
+/**
+ * Names of the inputs whose values differ, for the engine's diff. `olds` are
+ * the previous outputs, which also hold output-only values (a queue's URL), so
+ * only keys the new inputs set are compared.
+ */
 export function changedKeys(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
-    const keys = new Set([...Object.keys(olds), ...Object.keys(news)]);
-    return [...keys].filter((k) => k !== "__provider" && JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
+    return Object.keys(news).filter(
+        (k) => k !== "__provider" && news[k] !== undefined && JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
+    );
 }
 
 export function isNotFound(err: unknown): boolean {

@@ -16,7 +16,7 @@ const tags = {
 const bucket = new Bucket("data", {
     bucketName: `${prefix}-${stack}-data`,
     versioning: true,
-    tags,
+    tags: { ...tags, dataClass: config.get("dataClass") ?? "internal" },
 });
 
 const queue = new Queue("jobs", {

@@ -8,6 +8,8 @@ export interface StackEntry {
   stack: string;
   /** The directory holding Pulumi.yaml. */
   projectDir: string;
+  /** The directory the program runs from (Pulumi.yaml's `main`), where engine messages' paths start. */
+  programDir: string;
   /** Pulumi.<stack>.yaml, or the project file when the project itself is broken. */
   configFile: string;
   runtime: string;
@@ -49,7 +51,7 @@ function stackFiles(dir: string): { stack: string; file: string }[] {
 /** Why a nodejs program cannot be found, or undefined when it can. */
 function missingProgram(root: string, projectDir: string, main: string | undefined): string | undefined {
   const target = path.join(root, projectDir, main ?? ".");
-  const shown = path.join(projectDir, main ?? ".") || ".";
+  const shown = path.join(projectDir, main ?? ".").replace(/\/$/, "");
   if (!fs.existsSync(target)) return `program not found: ${shown} does not exist (check \`main\` in Pulumi.yaml)`;
   if (fs.statSync(target).isFile()) return undefined;
   const candidates = ["index.ts", "index.js", "package.json"];
@@ -74,6 +76,7 @@ export function discoverStacks(root: string): StackEntry[] {
         project: projectDir || path.basename(root),
         stack: "*",
         projectDir,
+        programDir: projectDir,
         configFile: projectFile,
         runtime: "unknown",
         error: `${projectFile}: ${read.reason}`,
@@ -85,9 +88,11 @@ export function discoverStacks(root: string): StackEntry[] {
     const configDir = path.join(projectDir, project.stackConfigDir ?? "");
     const programProblem = runtime === "nodejs" ? missingProgram(root, projectDir, project.main) : undefined;
     const stacks = stackFiles(path.join(root, configDir));
+    const main = path.join(projectDir, project.main ?? ".");
+    const programDir = fs.existsSync(path.join(root, main)) && fs.statSync(path.join(root, main)).isFile() ? path.dirname(main) : main;
     for (const { stack, file } of stacks) {
       const configFile = path.relative(root, file);
-      const entry: StackEntry = { project: project.name, stack, projectDir, configFile, runtime };
+      const entry: StackEntry = { project: project.name, stack, projectDir, programDir: programDir === "." ? "" : programDir, configFile, runtime };
       const stackRead = readYaml(file, StackFileSchema);
       if (programProblem) entry.error = `${projectFile}: ${programProblem}`;
       else if (!stackRead.ok) entry.error = `${configFile}: ${stackRead.reason}`;

@@ -33,11 +33,12 @@ export function readYaml<T>(file: string, schema: z.ZodType<T>): { ok: true; val
   } catch (err) {
     return { ok: false, reason: `cannot read: ${(err as Error).message}` };
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
-    return { ok: false, reason: `invalid YAML${line ? ` at line ${line}` : ""}: ${e.message.split("\n")[0]}` };
+    const what = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return { ok: false, reason: `invalid YAML${line ? ` at line ${line}` : ""}: ${what}` };
   }
   const parsed = schema.safeParse(doc.toJS());
   if (!parsed.success) {

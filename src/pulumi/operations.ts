@@ -10,6 +10,8 @@ import { engineEnv, loadToolchain } from "./toolchain.ts";
 export interface StackTarget {
   /** Absolute path of the project directory (the one holding Pulumi.yaml). */
   workDir: string;
+  /** The program's directory relative to the repository root, to name files in errors. */
+  programDir?: string;
   stack: string;
   backendUrl: string;
   passphrase: string;
@@ -70,7 +72,7 @@ export async function runOperation(target: StackTarget, op: Operation, onOutput?
       ok: false,
       resources: recorder.resources(),
       changes: recorder.counts(),
-      error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err)),
+      error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err), target.programDir),
       log: log.join(""),
     };
   }

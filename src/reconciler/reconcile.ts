@@ -15,6 +15,16 @@ export interface ReconcileOptions {
   onProgress?: (line: string) => void;
 }
 
+/**
+ * Engine errors about stack configuration rarely name the file; the stack's
+ * config file is where the fix goes, so say so.
+ */
+function locate(entry: StackEntry, error: string | undefined): string | null {
+  if (!error) return null;
+  if (/config/i.test(error) && !error.includes(entry.configFile)) return `${entry.configFile}: ${error}`;
+  return error;
+}
+
 function failed(entry: StackEntry, error: string): StackReport {
   return { project: entry.project, stack: entry.stack, status: "failed", changes: emptyCounts(), resources: [], policy: [], error };
 }
@@ -44,19 +54,20 @@ async function reconcileStack(
       return failed(entry, messageOf(err));
     }
   }
-  const target = { workDir, stack: entry.stack, ...backend, env };
+  const target = { workDir, programDir: entry.programDir, stack: entry.stack, ...backend, env };
   progress(`${name}: previewing`);
   const preview = await runOperation(target, "preview");
   const base = { project: entry.project, stack: entry.stack, policy: [] };
-  if (!preview.ok) return { ...base, status: "failed", changes: preview.changes, resources: preview.resources, error: preview.error ?? null };
+  if (!preview.ok) return { ...base, status: "failed", changes: preview.changes, resources: preview.resources, error: locate(entry, preview.error) };
   if (!hasChanges(preview)) {
     progress(`${name}: no changes`);
     return { ...base, status: "unchanged", changes: preview.changes, resources: preview.resources, error: null };
   }
   progress(`${name}: applying`);
   const up = await runOperation(target, "up");
-  progress(`${name}: ${up.ok ? "applied" : `failed: ${up.error}`}`);
-  return { ...base, status: up.ok ? "applied" : "failed", changes: up.changes, resources: up.resources, error: up.ok ? null : (up.error ?? null) };
+  const error = up.ok ? null : locate(entry, up.error);
+  progress(`${name}: ${error ? `failed: ${error}` : "applied"}`);
+  return { ...base, status: error ? "failed" : "applied", changes: up.changes, resources: up.resources, error };
 }
 
 /**

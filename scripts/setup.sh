@@ -38,8 +38,21 @@ install_node_modules() {
 # --- Pulumi engine ------------------------------------------------------------
 engine_version() { sed -n 's|^\tgithub.com/pulumi/pulumi/pkg/v3 \(v[0-9.]*\).*$|\1|p' "$root/engine/go.mod"; }
 
+# A pulumi already on PATH is used when it is at least the pinned version and
+# has the nodejs language host beside it.
+engine_on_path() {
+  local bin want have
+  bin="$(command -v pulumi 2>/dev/null)" || return 1
+  [ -x "$(dirname "$bin")/pulumi-language-nodejs" ] || return 1
+  want="$(engine_version)"; want="${want#v}"
+  have="$("$bin" version 2>/dev/null)"; have="${have#v}"
+  [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" = "$want" ] || return 1
+  say "using pulumi $have from PATH ($bin)"
+}
+
 build_engine() {
   local version key dir
+  if engine_on_path; then return; fi
   version="$(engine_version)"
   key="$version-$(hash_of "$root/engine/go.mod" "$root/engine/go.sum")"
   dir="$cache/engine/$key"

@@ -1,2 +1,3 @@
 export { discoverStacks, type StackEntry } from "./discover.ts";
 export { readYaml } from "./files.ts";
+export { loadSettings, settingsFor, defaultSettings, SETTINGS_FILE, type Settings, type StackSettings } from "./settings.ts";

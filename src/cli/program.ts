@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
 import { reconcileCommand } from "./reconcile.ts";
+import { serveCommand } from "./serve.ts";
+import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
 
@@ -31,6 +33,47 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
     .action(action((opts) => reconcileCommand(opts)));
+
+  program
+    .command("serve")
+    .description("watch a repository and keep its stacks reconciled; serves the API, webhooks and metrics")
+    .option("--repo <path|url>", "repository to watch (default: $STACKD_REPO, the --config file's repo, or .)")
+    .option("--branch <name>", "branch to watch (default: stackd.yaml's branch, else the default branch)")
+    .option("--port <port>", "HTTP port", "8080")
+    .option("--host <addr>", "HTTP listen address", "127.0.0.1")
+    .option("--config <file>", "a stackd.yaml to use instead of the one in the repository")
+    .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
+    .option("--poll-interval <seconds>", "seconds between polls (default: stackd.yaml's pollInterval, 30)")
+    .option("--parallelism <n>", "runs at once across stacks (default: stackd.yaml's parallelism, 2)")
+    .option("--grace <seconds>", "on SIGTERM, how long running operations may finish before they are cancelled", "30")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .action(action((opts) => serveCommand(opts)));
+
+  program
+    .command("status")
+    .description("every stack's sync state, conditions and last run")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "ask a running service instead of reading the data dir")
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => statusCommand(opts)));
+
+  program
+    .command("runs")
+    .description("recent runs, newest first")
+    .option("--stack <name>", "only this stack (project/stack)")
+    .option("--limit <n>", "how many", "20")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "ask a running service instead of reading the data dir")
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => runsCommand(opts)));
+
+  program
+    .command("approve")
+    .description("apply the plan a manual stack's preview run showed")
+    .argument("<run-id>", "the preview run awaiting approval")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
+    .action(action((runId, opts) => approveCommand(runId, opts)));
 
   return program;
 }

@@ -54,16 +54,20 @@ async function openStack(target: StackTarget): Promise<Stack> {
  * resources change and how, or why it failed. Never throws for engine
  * failures; those are results.
  */
-export async function runOperation(target: StackTarget, op: Operation, onOutput?: (line: string) => void): Promise<OperationResult> {
+export async function runOperation(
+  target: StackTarget,
+  op: Operation,
+  opts: { onOutput?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<OperationResult> {
   const recorder = new PlanRecorder();
   const log: string[] = [];
   const output = (chunk: string) => {
     log.push(chunk);
-    onOutput?.(chunk);
+    opts.onOutput?.(chunk);
   };
   try {
     const stack = await openStack(target);
-    const common = { onEvent: recorder.onEvent, onOutput: output, color: "never" as const };
+    const common = { onEvent: recorder.onEvent, onOutput: output, color: "never" as const, signal: opts.signal };
     if (op === "preview") await stack.preview(common);
     else await stack.up(common);
     return { ok: true, resources: recorder.resources(), changes: recorder.counts(), log: log.join("") };
@@ -76,4 +80,20 @@ export async function runOperation(target: StackTarget, op: Operation, onOutput?
       log: log.join(""),
     };
   }
+}
+
+/**
+ * Clears what an interrupted update leaves behind in the stack's state:
+ * pending operations (which make the next update refuse to run). Returns how
+ * many were cleared. Resources they were creating may exist in the cloud
+ * without state; the next up creates them anew or reports the conflict.
+ */
+export async function clearPendingOperations(target: StackTarget): Promise<number> {
+  const stack = await openStack(target);
+  const state = await stack.exportStack();
+  const pending = (state.deployment as { pending_operations?: unknown[] } | undefined)?.pending_operations ?? [];
+  if (pending.length === 0) return 0;
+  delete (state.deployment as { pending_operations?: unknown[] }).pending_operations;
+  await stack.importStack(state);
+  return pending.length;
 }

@@ -1,9 +1,8 @@
-import path from "node:path";
-import { discoverStacks, type StackEntry } from "../catalog/index.ts";
-import { installDependencies, resolveBackend, runOperation, type BackendSettings } from "../pulumi/index.ts";
-import { emptyCounts, type Report, type StackReport } from "../report/index.ts";
+import { discoverStacks } from "../catalog/index.ts";
+import { resolveBackend } from "../pulumi/index.ts";
+import type { Report } from "../report/index.ts";
 import { GitSource } from "../source/index.ts";
-import { messageOf } from "../support/index.ts";
+import { runStack, type RunContext } from "./stack-run.ts";
 
 export interface ReconcileOptions {
   repo: string;
@@ -13,61 +12,6 @@ export interface ReconcileOptions {
   /** Extra environment for every Pulumi operation (cloud endpoint, credentials). */
   env?: Record<string, string>;
   onProgress?: (line: string) => void;
-}
-
-/**
- * Engine errors about stack configuration rarely name the file; the stack's
- * config file is where the fix goes, so say so.
- */
-function locate(entry: StackEntry, error: string | undefined): string | null {
-  if (!error) return null;
-  if (/config/i.test(error) && !error.includes(entry.configFile)) return `${entry.configFile}: ${error}`;
-  return error;
-}
-
-function failed(entry: StackEntry, error: string): StackReport {
-  return { project: entry.project, stack: entry.stack, status: "failed", changes: emptyCounts(), resources: [], policy: [], error };
-}
-
-function hasChanges(r: { changes: StackReport["changes"] }): boolean {
-  const c = r.changes;
-  return c.create + c.update + c.replace + c.delete > 0;
-}
-
-/** Previews one stack and, when the preview shows changes, applies it. */
-async function reconcileStack(
-  entry: StackEntry,
-  checkout: string,
-  backend: BackendSettings,
-  env: Record<string, string> | undefined,
-  installs: Map<string, Promise<unknown>>,
-  progress: (line: string) => void,
-): Promise<StackReport> {
-  const name = `${entry.project}/${entry.stack}`;
-  if (entry.error) return failed(entry, entry.error);
-  const workDir = path.join(checkout, entry.projectDir);
-  if (entry.runtime === "nodejs") {
-    if (!installs.has(workDir)) installs.set(workDir, installDependencies(workDir, entry.projectDir, progress));
-    try {
-      await installs.get(workDir);
-    } catch (err) {
-      return failed(entry, messageOf(err));
-    }
-  }
-  const target = { workDir, programDir: entry.programDir, stack: entry.stack, ...backend, env };
-  progress(`${name}: previewing`);
-  const preview = await runOperation(target, "preview");
-  const base = { project: entry.project, stack: entry.stack, policy: [] };
-  if (!preview.ok) return { ...base, status: "failed", changes: preview.changes, resources: preview.resources, error: locate(entry, preview.error) };
-  if (!hasChanges(preview)) {
-    progress(`${name}: no changes`);
-    return { ...base, status: "unchanged", changes: preview.changes, resources: preview.resources, error: null };
-  }
-  progress(`${name}: applying`);
-  const up = await runOperation(target, "up");
-  const error = up.ok ? null : locate(entry, up.error);
-  progress(`${name}: ${error ? `failed: ${error}` : "applied"}`);
-  return { ...base, status: error ? "failed" : "applied", changes: up.changes, resources: up.resources, error };
 }
 
 /**
@@ -86,8 +30,11 @@ export async function reconcile(opts: ReconcileOptions): Promise<Report> {
   const checkout = await source.checkout(revision);
   const entries = discoverStacks(checkout);
   progress(`found ${entries.length} stack(s): ${entries.map((e) => `${e.project}/${e.stack}`).join(", ") || "none"}`);
-  const installs = new Map<string, Promise<unknown>>();
-  const stacks: StackReport[] = [];
-  for (const entry of entries) stacks.push(await reconcileStack(entry, checkout, backend, opts.env, installs, progress));
+  const ctx: RunContext = { checkout, backend, env: opts.env, installs: new Map(), progress };
+  const stacks = [];
+  for (const entry of entries) {
+    const { log: _log, ...report } = await runStack(entry, ctx, "apply");
+    stacks.push(report);
+  }
   return { revision, stacks };
 }

@@ -1,0 +1,75 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { readYaml } from "./files.ts";
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** 30 (seconds) or "30s", "500ms", "5m", "1h". */
+const Duration = z
+  .union([z.number().positive(), z.string().regex(/^\d+(ms|s|m|h)$/, 'use a number of seconds or e.g. "30s", "5m"')])
+  .transform((v) => (typeof v === "number" ? v * 1000 : Number(/^\d+/.exec(v)![0]) * UNITS[/(ms|s|m|h)$/.exec(v)![1]!]!));
+
+export const StackSettingsSchema = z.strictObject({
+  apply: z.enum(["auto", "manual"]).optional(),
+  dependsOn: z.array(z.string().min(1)).optional(),
+  watch: z.array(z.string().min(1)).optional(),
+  drift: z.string().optional(),
+  remediate: z.enum(["off", "apply", "adopt"]).optional(),
+  roles: z.looseObject({}).optional(),
+});
+
+export const SettingsSchema = z.strictObject({
+  /** Only read from a --config file outside the repository: which repository to watch. */
+  repo: z.string().min(1).optional(),
+  branch: z.string().min(1).optional(),
+  backend: z.string().min(1).optional(),
+  pollInterval: Duration.default(30_000),
+  parallelism: z.number().int().min(1).max(64).default(2),
+  /** Paths (globs) whose change affects every stack. */
+  watch: z.array(z.string().min(1)).default([]),
+  /** Per stack, keyed by "project/stack", "stack" or a glob of either; later keys override earlier ones. */
+  stacks: z.record(z.string(), StackSettingsSchema).default({}),
+});
+
+export type Settings = z.output<typeof SettingsSchema>;
+
+export interface StackSettings {
+  apply: "auto" | "manual";
+  dependsOn: string[];
+  watch: string[];
+  drift?: string;
+  remediate: "off" | "apply" | "adopt";
+}
+
+export const SETTINGS_FILE = "stackd.yaml";
+
+export function defaultSettings(): Settings {
+  return SettingsSchema.parse({});
+}
+
+/** stackd.yaml at the root of a checkout, or the defaults when there is none. */
+export function loadSettings(checkout: string, file = path.join(checkout, SETTINGS_FILE)): { ok: true; settings: Settings } | { ok: false; error: string } {
+  if (!fs.existsSync(file)) return { ok: true, settings: defaultSettings() };
+  const read = readYaml(file, SettingsSchema.nullable());
+  if (!read.ok) return { ok: false, error: `${path.relative(checkout, file) || file}: ${read.reason}` };
+  return { ok: true, settings: read.value ?? defaultSettings() };
+}
+
+function matches(key: string, project: string, stack: string): boolean {
+  return path.matchesGlob(`${project}/${stack}`, key) || path.matchesGlob(stack, key);
+}
+
+/** The settings that apply to one stack: every matching key, in file order. */
+export function settingsFor(settings: Settings, project: string, stack: string): StackSettings {
+  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], remediate: "off" };
+  for (const [key, s] of Object.entries(settings.stacks)) {
+    if (!matches(key, project, stack)) continue;
+    if (s.apply) out.apply = s.apply;
+    if (s.dependsOn) out.dependsOn = s.dependsOn;
+    if (s.watch) out.watch = [...out.watch, ...s.watch];
+    if (s.drift) out.drift = s.drift;
+    if (s.remediate) out.remediate = s.remediate;
+  }
+  return out;
+}

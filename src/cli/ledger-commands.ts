@@ -1,0 +1,114 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Ledger, deriveStatus, type Run, type StackStatus } from "../ledger/index.ts";
+import { StackdError } from "../support/index.ts";
+
+interface ReadFlags {
+  dataDir: string;
+  api?: string;
+  format: string;
+}
+
+function checkFormat(format: string): void {
+  if (format !== "text" && format !== "json") throw new StackdError(`unknown format "${format}": use text or json`, { kind: "usage", where: "--format" });
+}
+
+/** The running service's URL: --api, else the one `stackd serve` recorded in the data dir. */
+export function apiUrl(flags: { dataDir: string; api?: string }): string | undefined {
+  if (flags.api) return flags.api.replace(/\/$/, "");
+  const file = path.join(flags.dataDir, "serve.json");
+  if (!fs.existsSync(file)) return undefined;
+  return (JSON.parse(fs.readFileSync(file, "utf8")) as { url: string }).url;
+}
+
+async function http<T>(base: string, route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const token = process.env.STACKD_API_TOKEN;
+  let res: Response;
+  try {
+    res = await fetch(`${base}${route}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  } catch (err) {
+    throw new StackdError(`cannot reach the stackd service: ${(err as Error).message}`, { where: base });
+  }
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+function withLedger<T>(dataDir: string, fn: (l: Ledger) => T): T {
+  if (!fs.existsSync(path.join(dataDir, "ledger.db"))) {
+    throw new StackdError(`no ledger in ${dataDir}: has \`stackd serve\` run with this data dir?`, { kind: "config" });
+  }
+  const ledger = Ledger.open(dataDir);
+  try {
+    return fn(ledger);
+  } finally {
+    ledger.close();
+  }
+}
+
+const short = (rev: string | null) => (rev ? rev.slice(0, 12) : "-");
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** `stackd status`: every stack's sync state and conditions. */
+export async function statusCommand(flags: ReadFlags): Promise<number> {
+  checkFormat(flags.format);
+  const api = flags.api ? apiUrl(flags) : undefined;
+  let stacks: StackStatus[];
+  if (api) stacks = (await http<{ stacks: StackStatus[] }>(api, "/api/stacks")).body.stacks;
+  else {
+    stacks = withLedger(flags.dataDir, (l) => {
+      const head = l.getMeta("head");
+      const revision = head ? (JSON.parse(head) as { revision: string }).revision : null;
+      return l.listStacks().map((row) => deriveStatus(row, l.listRuns({ stack: row.name, limit: 10 }), revision));
+    });
+  }
+  if (flags.format === "json") {
+    process.stdout.write(`${JSON.stringify({ stacks }, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [["STACK", "SYNC", "APPLIED", "HEAD", "MODE", "CONDITIONS", "LAST RUN"]];
+  for (const s of stacks) {
+    const last = s.lastRun ? `${s.lastRun.id} ${s.lastRun.kind} ${s.lastRun.status}` : "-";
+    rows.push([s.name, s.sync, short(s.appliedRevision), short(s.headRevision), s.applyMode, s.conditions.join(",") || "-", last]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  return 0;
+}
+
+/** `stackd runs`: the newest runs, optionally of one stack. */
+export async function runsCommand(flags: ReadFlags & { stack?: string; limit: string }): Promise<number> {
+  checkFormat(flags.format);
+  const limit = Number(flags.limit) || 20;
+  const api = flags.api ? apiUrl(flags) : undefined;
+  const runs: Run[] = api
+    ? (await http<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
+    : withLedger(flags.dataDir, (l) => l.listRuns({ stack: flags.stack, limit }));
+  if (flags.format === "json") {
+    process.stdout.write(`${JSON.stringify({ runs }, null, 2)}\n`);
+    return 0;
+  }
+  const rows = [["RUN", "STACK", "REVISION", "KIND", "TRIGGER", "STATUS", "CHANGES", "CREATED"]];
+  for (const r of runs) {
+    const c = r.changes;
+    const changes = c ? `+${c.create} ~${c.update} ±${c.replace} -${c.delete}` : "-";
+    rows.push([r.id, r.stack, short(r.revision), r.kind, r.trigger, r.status, changes, r.createdAt]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  for (const r of runs.filter((x) => x.error)) process.stdout.write(`${r.id}: ${r.error}\n`);
+  return 0;
+}
+
+/** `stackd approve RUN_ID`: applies a stored preview through the running service. */
+export async function approveCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
+  const api = apiUrl(flags);
+  if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
+  const res = await http<{ id?: string; error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
+  if (res.status === 202) {
+    process.stdout.write(`approved ${runId}: applying as ${res.body.id}\n`);
+    return 0;
+  }
+  process.stderr.write(`stackd: approval refused (${res.status}): ${res.body.error}\n`);
+  return res.status === 409 ? 1 : 2;
+}

@@ -1,0 +1,78 @@
+import fs from "node:fs";
+import path from "node:path";
+import pino from "pino";
+import { loadSettings } from "../catalog/index.ts";
+import { mask, registerSecret } from "../credentials/index.ts";
+import { resolveBackend } from "../pulumi/index.ts";
+import { Controller } from "../reconciler/index.ts";
+import { buildServer } from "../server/index.ts";
+import { StackdError } from "../support/index.ts";
+
+export interface ServeFlags {
+  repo?: string;
+  branch?: string;
+  port: string;
+  host: string;
+  config?: string;
+  dataDir: string;
+  backend?: string;
+  pollInterval?: string;
+  parallelism?: string;
+  grace: string;
+}
+
+function intFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new StackdError(`"${value}" is not a whole number`, { kind: "usage", where: flag });
+  return n;
+}
+
+/** `stackd serve`: the long-running reconciler with its HTTP API. Resolves when stopped by a signal. */
+export async function serveCommand(flags: ServeFlags): Promise<number> {
+  let repo = flags.repo ?? process.env.STACKD_REPO;
+  if (flags.config) {
+    const loaded = loadSettings(path.dirname(path.resolve(flags.config)), path.resolve(flags.config));
+    if (!loaded.ok) throw new StackdError(loaded.error, { kind: "config" });
+    repo ??= loaded.settings.repo;
+  }
+  repo ??= ".";
+  const webhookSecret = process.env.STACKD_WEBHOOK_SECRET || undefined;
+  const apiToken = process.env.STACKD_API_TOKEN || undefined;
+  registerSecret(webhookSecret);
+  registerSecret(apiToken);
+  registerSecret(resolveBackend(flags.dataDir, flags.backend).passphrase);
+
+  // Every log line passes through the masking function on its way out.
+  const logger = pino({ base: undefined }, { write: (line: string) => process.stdout.write(mask(line)) });
+  const pollSeconds = intFlag(flags.pollInterval, "--poll-interval");
+  const controller = new Controller({
+    repo,
+    branch: flags.branch,
+    dataDir: flags.dataDir,
+    backend: flags.backend,
+    pollIntervalMs: pollSeconds === undefined ? undefined : pollSeconds * 1000,
+    parallelism: intFlag(flags.parallelism, "--parallelism"),
+    settingsFile: flags.config,
+    logger,
+  });
+  const server = await buildServer({ controller, apiToken, webhookSecret });
+  const url = await server.listen({ port: intFlag(flags.port, "--port") ?? 8080, host: flags.host });
+  fs.writeFileSync(path.join(flags.dataDir, "serve.json"), JSON.stringify({ url, pid: process.pid }));
+  logger.info({ url, repo: controller.repo, webhooks: !!webhookSecret, apiToken: !!apiToken }, "stackd listening");
+  void controller.start();
+
+  await new Promise<void>((resolve) => {
+    const stop = async (signal: string) => {
+      logger.info({ signal }, "stopping: no new work; running operations get the grace period");
+      await server.close();
+      await controller.stop((intFlag(flags.grace, "--grace") ?? 30) * 1000);
+      fs.rmSync(path.join(flags.dataDir, "serve.json"), { force: true });
+      logger.info({}, "stopped");
+      resolve();
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  });
+  return 0;
+}

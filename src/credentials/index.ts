@@ -1,0 +1,1 @@
+export { mask, registerSecret } from "./mask.ts";

@@ -1,0 +1,181 @@
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { DatabaseSync } from "node:sqlite";
+import { mask } from "../credentials/index.ts";
+import { SCHEMA } from "./schema.sql.ts";
+import type { Run, RunKind, RunResult, RunStatus, RunWithLog, StackRow, Trigger } from "./types.ts";
+
+type Row = Record<string, unknown>;
+
+const json = (v: unknown) => (v === undefined || v === null ? null : mask(JSON.stringify(v)));
+const parse = <T>(v: unknown): T | null => (typeof v === "string" ? (JSON.parse(v) as T) : null);
+const now = () => new Date().toISOString();
+
+function toRun(r: Row): Run {
+  return {
+    id: r.id as string,
+    stack: r.stack as string,
+    revision: r.revision as string,
+    kind: r.kind as RunKind,
+    trigger: r.trigger as Trigger,
+    status: r.status as RunStatus,
+    createdAt: r.created_at as string,
+    startedAt: (r.started_at as string) ?? null,
+    finishedAt: (r.finished_at as string) ?? null,
+    changes: parse(r.changes),
+    resources: parse(r.resources),
+    policy: parse(r.policy),
+    error: (r.error as string) ?? null,
+    stateVersion: (r.state_version as number) ?? null,
+    approvalOf: (r.approval_of as string) ?? null,
+  };
+}
+
+function toStack(r: Row): StackRow {
+  return {
+    name: r.name as string,
+    project: r.project as string,
+    stack: r.stack as string,
+    appliedRevision: (r.applied_revision as string) ?? null,
+    stateVersion: r.state_version as number,
+    failures: r.failures as number,
+    retryAt: (r.retry_at as string) ?? null,
+    lastResult: (r.last_result as RunStatus) ?? null,
+    applyMode: r.apply_mode as "auto" | "manual",
+  };
+}
+
+/**
+ * The durable record of every run and of each stack's applied revision, in
+ * SQLite (WAL, so the CLI can read while the service writes). Everything
+ * textual is masked on the way in.
+ */
+export class Ledger {
+  private readonly db: DatabaseSync;
+
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new DatabaseSync(file);
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+    this.db.exec(SCHEMA);
+  }
+
+  static open(dataDir: string): Ledger {
+    return new Ledger(path.join(dataDir, "ledger.db"));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  createRun(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string }): Run {
+    const id = `run_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+    const seq = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM runs").get() as Row).n as number;
+    this.db
+      .prepare(
+        "INSERT INTO runs (id, seq, stack, revision, kind, trigger, status, created_at, approval_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(id, seq, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null);
+    return this.getRun(id)!;
+  }
+
+  startRun(id: string, stateVersion: number): void {
+    this.db.prepare("UPDATE runs SET status = 'running', started_at = ?, state_version = ? WHERE id = ?").run(now(), stateVersion, id);
+  }
+
+  finishRun(id: string, result: RunResult): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ? WHERE id = ?`,
+      )
+      .run(
+        result.status,
+        now(),
+        json(result.changes),
+        json(result.resources),
+        json(result.policy),
+        result.error ? mask(result.error) : null,
+        result.log ? mask(result.log) : null,
+        id,
+      );
+  }
+
+  setRunStatus(id: string, status: RunStatus, error?: string): void {
+    this.db
+      .prepare("UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = COALESCE(finished_at, ?) WHERE id = ?")
+      .run(status, error ? mask(error) : null, now(), id);
+  }
+
+  getRun(id: string): RunWithLog | undefined {
+    const r = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
+    return r ? { ...toRun(r), log: (r.log as string) ?? "" } : undefined;
+  }
+
+  listRuns(filter: { stack?: string; limit?: number; status?: RunStatus } = {}): Run[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.stack) (where.push("stack = ?"), args.push(filter.stack));
+    if (filter.status) (where.push("status = ?"), args.push(filter.status));
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(toRun);
+  }
+
+  /** Runs a crash left running: marked interrupted, returned so their stacks can be cleaned up. */
+  interruptRunning(reason: string): Run[] {
+    const running = (this.db.prepare("SELECT * FROM runs WHERE status = 'running'").all() as Row[]).map(toRun);
+    for (const r of running) this.setRunStatus(r.id, "interrupted", reason);
+    this.db.prepare("UPDATE runs SET status = 'skipped', error = ? WHERE status = 'queued'").run("not run: the service stopped before it started");
+    return running;
+  }
+
+  upsertStack(s: { name: string; project: string; stack: string; applyMode: "auto" | "manual" }): void {
+    this.db
+      .prepare(
+        `INSERT INTO stacks (name, project, stack, apply_mode) VALUES (?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET apply_mode = excluded.apply_mode`,
+      )
+      .run(s.name, s.project, s.stack, s.applyMode);
+  }
+
+  getStack(name: string): StackRow | undefined {
+    const r = this.db.prepare("SELECT * FROM stacks WHERE name = ?").get(name) as Row | undefined;
+    return r ? toStack(r) : undefined;
+  }
+
+  listStacks(): StackRow[] {
+    return (this.db.prepare("SELECT * FROM stacks ORDER BY name").all() as Row[]).map(toStack);
+  }
+
+  /** Records a finished run's effect on its stack: applied revision, state version, failure streak. */
+  recordOutcome(name: string, o: { applied?: string; stateChanged?: boolean; failed: boolean; result: RunStatus; retryAt?: string | null }): void {
+    this.db
+      .prepare(
+        `UPDATE stacks SET
+           applied_revision = COALESCE(?, applied_revision),
+           state_version = state_version + ?,
+           failures = CASE WHEN ? THEN failures + 1 ELSE 0 END,
+           retry_at = ?,
+           last_result = ?
+         WHERE name = ?`,
+      )
+      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.retryAt ?? null, o.result, name);
+  }
+
+  /** Clears a stalled stack's failure streak (new commit or manual retry). */
+  resetFailures(name: string): void {
+    this.db.prepare("UPDATE stacks SET failures = 0, retry_at = NULL WHERE name = ?").run(name);
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as Row | undefined)?.value as string | undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(key, mask(value));
+  }
+
+  deleteMeta(key: string): void {
+    this.db.prepare("DELETE FROM meta WHERE key = ?").run(key);
+  }
+}

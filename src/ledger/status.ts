@@ -1,0 +1,44 @@
+import type { Run, StackRow } from "./types.ts";
+
+export type Condition = "Ready" | "Reconciling" | "Stalled" | "AwaitingApproval";
+
+export interface StackStatus {
+  name: string;
+  project: string;
+  stack: string;
+  applyMode: "auto" | "manual";
+  appliedRevision: string | null;
+  headRevision: string | null;
+  sync: "Synced" | "OutOfSync";
+  lastResult: string | null;
+  failures: number;
+  retryAt: string | null;
+  conditions: Condition[];
+  lastRun: Run | null;
+}
+
+/** After this many failures in a row a stack is Stalled and retried with backoff. */
+export const STALL_AFTER = 3;
+
+/** A stack's status, derived from its ledger row, its recent runs and the branch head. */
+export function deriveStatus(row: StackRow, recent: Run[], headRevision: string | null): StackStatus {
+  const conditions: Condition[] = [];
+  if (recent.some((r) => r.status === "queued" || r.status === "running")) conditions.push("Reconciling");
+  if (row.failures >= STALL_AFTER) conditions.push("Stalled");
+  if (recent.some((r) => r.status === "awaiting_approval")) conditions.push("AwaitingApproval");
+  if (conditions.length === 0 && row.lastResult === "succeeded") conditions.push("Ready");
+  return {
+    name: row.name,
+    project: row.project,
+    stack: row.stack,
+    applyMode: row.applyMode,
+    appliedRevision: row.appliedRevision,
+    headRevision,
+    sync: headRevision !== null && row.appliedRevision === headRevision ? "Synced" : "OutOfSync",
+    lastResult: row.lastResult,
+    failures: row.failures,
+    retryAt: row.retryAt,
+    conditions,
+    lastRun: recent[0] ?? null,
+  };
+}

@@ -1,0 +1,60 @@
+import type { ChangeCounts, PolicyViolation, ResourceChange } from "../report/index.ts";
+
+export type RunKind = "preview" | "up" | "refresh" | "destroy";
+export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry";
+export type RunStatus =
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "blocked"
+  | "skipped"
+  | "interrupted"
+  | "awaiting_approval"
+  | "approved"
+  | "superseded";
+
+export interface Run {
+  id: string;
+  stack: string;
+  revision: string;
+  kind: RunKind;
+  trigger: Trigger;
+  status: RunStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  changes: ChangeCounts | null;
+  resources: ResourceChange[] | null;
+  policy: PolicyViolation[] | null;
+  error: string | null;
+  /** The stack's state version when the run started: approvals are bound to it. */
+  stateVersion: number | null;
+  /** For an up that applies an approved preview: that preview's id. */
+  approvalOf: string | null;
+}
+
+export interface RunWithLog extends Run {
+  log: string;
+}
+
+export interface StackRow {
+  name: string;
+  project: string;
+  stack: string;
+  appliedRevision: string | null;
+  stateVersion: number;
+  failures: number;
+  retryAt: string | null;
+  lastResult: RunStatus | null;
+  applyMode: "auto" | "manual";
+}
+
+export interface RunResult {
+  status: RunStatus;
+  changes?: ChangeCounts;
+  resources?: ResourceChange[];
+  policy?: PolicyViolation[];
+  error?: string | null;
+  log?: string;
+}

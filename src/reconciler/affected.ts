@@ -1,0 +1,47 @@
+import path from "node:path";
+import type { Settings, StackEntry } from "../catalog/index.ts";
+import { SETTINGS_FILE, settingsFor } from "../catalog/index.ts";
+
+export const POLICY_DIR = "policies";
+
+const under = (dir: string, p: string) => dir === "" || p === dir || p.startsWith(`${dir}/`);
+
+/**
+ * Whether a change to `changed` paths affects a stack: its own config file,
+ * files of its project (not other stacks' config files, not nested projects),
+ * stackd.yaml, policies/, `watch` globs, or a stack it depends on.
+ */
+export function affectedStacks(entries: StackEntry[], settings: Settings, changed: string[]): Set<string> {
+  const name = (e: StackEntry) => `${e.project}/${e.stack}`;
+  const configFiles = new Set(entries.map((e) => e.configFile));
+  const projectDirs = [...new Set(entries.map((e) => e.projectDir))];
+  const direct = new Set<string>();
+  for (const e of entries) {
+    const own = settingsFor(settings, e.project, e.stack);
+    const globs = [...settings.watch, ...own.watch];
+    const nested = projectDirs.filter((d) => d !== e.projectDir && under(e.projectDir, d));
+    const hit = changed.some(
+      (p) =>
+        p === e.configFile ||
+        p === SETTINGS_FILE ||
+        under(POLICY_DIR, p) ||
+        globs.some((g) => path.matchesGlob(p, g)) ||
+        (under(e.projectDir, p) && !configFiles.has(p) && !nested.some((d) => under(d, p))),
+    );
+    if (hit) direct.add(name(e));
+  }
+  // Dependents of an affected stack are affected too, transitively.
+  const result = new Set(direct);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const e of entries) {
+      if (result.has(name(e))) continue;
+      if (settingsFor(settings, e.project, e.stack).dependsOn.some((d) => result.has(d))) {
+        result.add(name(e));
+        grew = true;
+      }
+    }
+  }
+  return result;
+}

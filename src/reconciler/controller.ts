@@ -1,0 +1,389 @@
+import { EventEmitter } from "node:events";
+import path from "node:path";
+import { discoverStacks, loadSettings, settingsFor, defaultSettings, type Settings, type StackEntry } from "../catalog/index.ts";
+import { Ledger, STALL_AFTER, deriveStatus, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
+import { clearPendingOperations, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
+import { GitSource } from "../source/index.ts";
+import { StackdError, messageOf } from "../support/index.ts";
+import { affectedStacks } from "./affected.ts";
+import { WorkQueue, type Job } from "./queue.ts";
+import { runStack, type RunMode } from "./stack-run.ts";
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ServiceOptions {
+  repo: string;
+  branch?: string;
+  dataDir: string;
+  backend?: string;
+  env?: Record<string, string>;
+  /** Overrides stackd.yaml's pollInterval. */
+  pollIntervalMs?: number;
+  /** Overrides stackd.yaml's parallelism. */
+  parallelism?: number;
+  /** A stackd.yaml outside the repository, used instead of the one in it. */
+  settingsFile?: string;
+  logger: Logger;
+}
+
+interface StackJob extends Job {
+  runId: string;
+  entry: StackEntry;
+  checkout: string;
+  revision: string;
+  mode: RunMode;
+}
+
+export class ApprovalError extends Error {
+  readonly status: 404 | 409;
+  constructor(status: 404 | 409, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const MAX_BACKOFF_MS = 3_600_000;
+/** Runs whose revision counts as handled: a new run for the same revision is not queued. */
+const SETTLED = new Set(["queued", "running", "succeeded", "failed", "blocked", "awaiting_approval", "approved"]);
+
+/**
+ * The long-running reconciler: learns about new commits (poll or webhook),
+ * decides which stacks they affect, queues runs, executes them and records
+ * everything in the ledger.
+ */
+export class Controller {
+  readonly ledger: Ledger;
+  readonly events = new EventEmitter();
+  private readonly source: GitSource;
+  private readonly backend: BackendSettings;
+  private readonly log: Logger;
+  private readonly opts: ServiceOptions;
+  private settings: Settings = defaultSettings();
+  private settingsError: string | null = null;
+  private head: { branch: string; revision: string; checkout: string } | null = null;
+  private entries: StackEntry[] = [];
+  private readonly queue: WorkQueue<StackJob>;
+  private readonly installs = new Map<string, Promise<unknown>>();
+  private readonly aborts = new Map<string, AbortController>();
+  private syncing: Promise<unknown> = Promise.resolve();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  lastSyncError: string | null = null;
+
+  constructor(opts: ServiceOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+    this.ledger = Ledger.open(opts.dataDir);
+    this.source = new GitSource(opts.repo, opts.dataDir);
+    this.backend = resolveBackend(opts.dataDir, opts.backend);
+    this.queue = new WorkQueue<StackJob>(opts.parallelism ?? 2, (old, by) => {
+      this.ledger.setRunStatus(old.runId, "skipped", `coalesced: superseded by ${by.runId} at ${by.revision.slice(0, 12)}`);
+      this.log.info({ run: old.runId, stack: old.stack, by: by.runId }, "run coalesced");
+    });
+  }
+
+  get pollIntervalMs(): number {
+    return this.opts.pollIntervalMs ?? this.settings.pollInterval;
+  }
+
+  get repo(): string {
+    return this.source.repo;
+  }
+
+  /** Recovers from a crash, catches up with the branch, then polls. */
+  async start(): Promise<void> {
+    await this.recover();
+    await this.sync("poll").catch(() => {});
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    if (this.stopping) return;
+    this.pollTimer = setTimeout(async () => {
+      await this.poll().catch(() => {});
+      this.schedulePoll();
+    }, this.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  /** The cheap check: one ls-remote; a fetch only when the branch moved. Also starts due retries. */
+  async poll(): Promise<void> {
+    const branch = this.head?.branch ?? this.opts.branch ?? this.settings.branch;
+    if (branch && this.head) {
+      try {
+        const remote = await this.source.remoteHead(branch);
+        this.lastSyncError = null;
+        if (remote === this.head.revision) {
+          this.retryDue();
+          return;
+        }
+      } catch (err) {
+        this.lastSyncError = messageOf(err);
+        this.log.warn({ err: this.lastSyncError }, "poll failed");
+        return;
+      }
+    }
+    await this.sync("poll");
+  }
+
+  /** Fetches, and plans runs for the stacks the new head affects. Serialized: one sync at a time. */
+  sync(trigger: Trigger): Promise<{ revision: string; queued: string[] }> {
+    const next = this.syncing.then(() => this.doSync(trigger));
+    this.syncing = next.catch(() => {});
+    return next;
+  }
+
+  private async doSync(trigger: Trigger): Promise<{ revision: string; queued: string[] }> {
+    try {
+      await this.source.fetch();
+      const { branch, revision } = await this.source.head(this.opts.branch ?? this.settings.branch);
+      this.lastSyncError = null;
+      if (revision !== this.head?.revision) await this.load(branch, revision);
+      const queued = await this.plan(trigger);
+      this.retryDue();
+      return { revision, queued };
+    } catch (err) {
+      this.lastSyncError = messageOf(err);
+      this.log.error({ err: this.lastSyncError, trigger }, "sync failed");
+      throw err;
+    }
+  }
+
+  /** Checks the new head out and reads its settings and stacks. A bad stackd.yaml keeps the last good one. */
+  private async load(branch: string, revision: string): Promise<void> {
+    const checkout = await this.source.checkout(revision);
+    const loaded = loadSettings(checkout, this.opts.settingsFile ? path.resolve(this.opts.settingsFile) : undefined);
+    if (loaded.ok) {
+      this.settings = loaded.settings;
+      this.settingsError = null;
+      this.queue.setParallelism(this.opts.parallelism ?? this.settings.parallelism);
+    } else {
+      this.settingsError = `${loaded.error} (at ${revision.slice(0, 12)}; the last good settings stay in force)`;
+      this.log.error({ err: this.settingsError }, "invalid stackd.yaml");
+    }
+    this.entries = discoverStacks(checkout);
+    for (const e of this.entries) {
+      const s = settingsFor(this.settings, e.project, e.stack);
+      this.ledger.upsertStack({ name: nameOf(e), project: e.project, stack: e.stack, applyMode: s.apply });
+    }
+    this.head = { branch, revision, checkout };
+    this.ledger.setMeta("head", JSON.stringify({ branch, revision }));
+    this.log.info({ branch, revision, stacks: this.entries.length }, "new head");
+  }
+
+  /** Queues a run for every stack the head affects and that has not been handled at this revision. */
+  private async plan(trigger: Trigger): Promise<string[]> {
+    if (!this.head) return [];
+    const { revision } = this.head;
+    const todo: StackEntry[] = [];
+    const byBase = new Map<string, StackEntry[]>();
+    for (const e of this.entries) {
+      const row = this.ledger.getStack(nameOf(e))!;
+      if (row.appliedRevision === revision || this.handled(nameOf(e), revision)) continue;
+      if (!row.appliedRevision) todo.push(e);
+      else byBase.set(row.appliedRevision, [...(byBase.get(row.appliedRevision) ?? []), e]);
+    }
+    for (const [base, group] of byBase) {
+      let affected: Set<string>;
+      try {
+        affected = affectedStacks(this.entries, this.settings, await this.source.changedPaths(base, revision));
+      } catch {
+        // The applied revision is gone (force push): everything is affected.
+        affected = new Set(group.map(nameOf));
+      }
+      for (const e of group) {
+        if (affected.has(nameOf(e))) todo.push(e);
+        else if (!this.queue.isBusy(nameOf(e))) this.ledger.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
+      }
+    }
+    for (const e of todo) {
+      this.ledger.resetFailures(nameOf(e));
+      this.enqueue(e, revision, trigger);
+    }
+    return todo.map(nameOf);
+  }
+
+  private handled(stack: string, revision: string): boolean {
+    const last = this.ledger.listRuns({ stack, limit: 1 })[0];
+    return !!last && last.revision === revision && SETTLED.has(last.status);
+  }
+
+  /** Failed stacks whose backoff has passed run again at the head. */
+  private retryDue(): void {
+    if (!this.head) return;
+    const now = Date.now();
+    for (const e of this.entries) {
+      const row = this.ledger.getStack(nameOf(e));
+      if (!row?.retryAt || Date.parse(row.retryAt) > now || this.queue.isBusy(row.name)) continue;
+      this.enqueue(e, this.head.revision, "retry");
+    }
+  }
+
+  private enqueue(entry: StackEntry, revision: string, trigger: Trigger, mode?: RunMode, approvalOf?: string): Run {
+    const s = settingsFor(this.settings, entry.project, entry.stack);
+    const runMode: RunMode = mode ?? (s.apply === "manual" ? "preview" : "apply");
+    const kind: RunKind = runMode === "preview" ? "preview" : "up";
+    const name = nameOf(entry);
+    for (const r of this.ledger.listRuns({ stack: name, status: "awaiting_approval" })) {
+      this.ledger.setRunStatus(r.id, "superseded", `superseded by a newer run at ${revision.slice(0, 12)}`);
+    }
+    const run = this.ledger.createRun({ stack: name, revision, kind, trigger, approvalOf });
+    const checkout = this.head!.checkout;
+    const job: StackJob = {
+      stack: name,
+      dependsOn: s.dependsOn,
+      runId: run.id,
+      entry,
+      checkout: revision === this.head?.revision ? checkout : "",
+      revision,
+      mode: runMode,
+      run: () => this.execute(job),
+    };
+    this.queue.push(job);
+    this.events.emit("queued", run);
+    this.log.info({ run: run.id, stack: name, revision, kind, trigger }, "run queued");
+    return run;
+  }
+
+  private async execute(job: StackJob): Promise<void> {
+    const row = this.ledger.getStack(job.stack)!;
+    this.ledger.startRun(job.runId, row.stateVersion);
+    this.events.emit("started", this.ledger.getRun(job.runId));
+    const started = Date.now();
+    const abort = new AbortController();
+    this.aborts.set(job.runId, abort);
+    try {
+      const checkout = job.checkout || (await this.source.checkout(job.revision));
+      const ctx = {
+        checkout,
+        backend: this.backend,
+        env: this.opts.env,
+        installs: this.installs,
+        signal: abort.signal,
+        progress: (line: string) => this.log.info({ run: job.runId, stack: job.stack }, line),
+      };
+      const out = await runStack(job.entry, ctx, job.mode);
+      const interrupted = abort.signal.aborted;
+      const status = interrupted ? "interrupted" : out.status === "failed" ? "failed" : out.status === "previewed" ? "awaiting_approval" : "succeeded";
+      this.ledger.finishRun(job.runId, { status, changes: out.changes, resources: out.resources, policy: out.policy, error: out.error, log: out.log });
+      if (status === "succeeded") {
+        this.ledger.recordOutcome(job.stack, { applied: job.revision, stateChanged: out.status === "applied", failed: false, result: "succeeded" });
+      } else if (status === "failed") {
+        const failures = row.failures + 1;
+        const delay = Math.min(this.pollIntervalMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
+        this.ledger.recordOutcome(job.stack, { failed: true, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
+        if (failures >= STALL_AFTER) this.log.warn({ stack: job.stack, failures }, "stack stalled");
+      }
+      this.log.info({ run: job.runId, stack: job.stack, status, error: out.error }, "run finished");
+    } catch (err) {
+      this.ledger.setRunStatus(job.runId, "failed", messageOf(err));
+    } finally {
+      this.aborts.delete(job.runId);
+      const run = this.ledger.getRun(job.runId)!;
+      this.events.emit("finished", run, (Date.now() - started) / 1000);
+    }
+  }
+
+  /** A manual reconcile (or retry) of one stack at the branch head. */
+  async reconcileStack(name: string): Promise<Run> {
+    await this.sync("api").catch(() => {});
+    const entry = this.entries.find((e) => nameOf(e) === name || e.stack === name);
+    if (!entry || !this.head) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "usage" });
+    this.ledger.resetFailures(nameOf(entry));
+    return this.enqueue(entry, this.head.revision, "api");
+  }
+
+  /**
+   * Applies exactly what a stored preview showed: refused when a newer commit
+   * arrived or the stack's state changed since the preview ran.
+   */
+  async approve(runId: string): Promise<Run> {
+    const run = this.ledger.getRun(runId);
+    if (!run) throw new ApprovalError(404, `no run ${runId}`);
+    if (run.status !== "awaiting_approval") throw new ApprovalError(409, `run ${runId} is ${run.status}, not awaiting approval`);
+    await this.sync("api").catch(() => {});
+    const current = this.ledger.getRun(runId)!;
+    if (this.head && this.head.revision !== run.revision) {
+      if (current.status === "awaiting_approval") this.ledger.setRunStatus(runId, "superseded", `a newer commit ${this.head.revision.slice(0, 12)} arrived`);
+      throw new ApprovalError(409, `a newer commit ${this.head.revision.slice(0, 12)} arrived after this preview of ${run.revision.slice(0, 12)}; approve its preview instead`);
+    }
+    const row = this.ledger.getStack(run.stack);
+    if (!row || row.stateVersion !== run.stateVersion) {
+      throw new ApprovalError(409, `the state of ${run.stack} changed since this preview (version ${run.stateVersion} -> ${row?.stateVersion}); reconcile again`);
+    }
+    const entry = this.entries.find((e) => nameOf(e) === run.stack);
+    if (!entry) throw new ApprovalError(409, `${run.stack} no longer exists at the branch head`);
+    this.ledger.setRunStatus(runId, "approved");
+    return this.enqueue(entry, run.revision, "api", "up", runId);
+  }
+
+  status(): StackStatus[] {
+    return this.ledger.listStacks().map((row) => deriveStatus(row, this.ledger.listRuns({ stack: row.name, limit: 10 }), this.head?.revision ?? null));
+  }
+
+  info() {
+    return {
+      repo: this.source.repo,
+      branch: this.head?.branch ?? null,
+      head: this.head?.revision ?? null,
+      settingsError: this.settingsError,
+      syncError: this.lastSyncError,
+      queueDepth: this.queue.depth(),
+      pollIntervalMs: this.pollIntervalMs,
+    };
+  }
+
+  queueDepth(): number {
+    return this.queue.depth();
+  }
+
+  /** Runs a crash left running are interrupted; their stacks' pending operations are cleared. */
+  private async recover(): Promise<void> {
+    const interrupted = this.ledger.interruptRunning("interrupted: the service stopped while this run was in progress");
+    const stacks = [...new Set(interrupted.map((r) => r.stack))];
+    for (const name of stacks) await this.cleanStack(name);
+  }
+
+  private async cleanStack(name: string): Promise<void> {
+    const row = this.ledger.getStack(name);
+    if (!row) return;
+    const run = this.ledger.listRuns({ stack: name, limit: 1 })[0];
+    try {
+      const checkout = await this.source.checkout(run?.revision ?? row.appliedRevision ?? "HEAD");
+      const entry = discoverStacks(checkout).find((e) => nameOf(e) === name);
+      if (!entry) return;
+      const cleared = await clearPendingOperations({ workDir: path.join(checkout, entry.projectDir), stack: entry.stack, ...this.backend, env: this.opts.env });
+      this.log.info({ stack: name, cleared }, "cleared interrupted operations");
+    } catch (err) {
+      this.log.error({ stack: name, err: messageOf(err) }, "could not clean up interrupted stack");
+    }
+  }
+
+  /**
+   * Graceful stop: no new work; running operations get `graceMs` to finish,
+   * then are cancelled and their stacks cleaned so nothing stays locked.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.pollTimer);
+    for (const job of this.queue.stop()) this.ledger.setRunStatus(job.runId, "skipped", "not run: the service stopped before it started");
+    const idle = this.queue.idle();
+    const finished = await Promise.race([idle.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+    if (!finished) {
+      const cancelled = [...this.aborts.keys()].map((id) => this.ledger.getRun(id)?.stack).filter((s): s is string => !!s);
+      for (const a of this.aborts.values()) a.abort();
+      await idle;
+      for (const name of new Set(cancelled)) await this.cleanStack(name);
+    }
+    await this.syncing;
+    this.ledger.close();
+  }
+}
+
+function nameOf(e: StackEntry): string {
+  return `${e.project}/${e.stack}`;
+}

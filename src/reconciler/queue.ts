@@ -1,0 +1,89 @@
+/** A unit of work for one stack. */
+export interface Job {
+  stack: string;
+  dependsOn: string[];
+  run: () => Promise<void>;
+}
+
+/**
+ * Runs jobs with bounded global parallelism, one at a time per stack, stacks
+ * served first come first served. Each stack holds at most one pending job:
+ * a newer job replaces (coalesces) the pending one, which is handed to
+ * `onSuperseded`. A job waits while any stack it depends on has work pending
+ * or running, so dependencies apply before their dependents.
+ */
+export class WorkQueue<J extends Job> {
+  private readonly pending = new Map<string, J>();
+  private readonly order: string[] = [];
+  private readonly running = new Map<string, Promise<void>>();
+  private stopped = false;
+  private parallelism: number;
+  private readonly onSuperseded: (old: J, replacement: J) => void;
+
+  constructor(parallelism: number, onSuperseded: (old: J, replacement: J) => void) {
+    this.parallelism = parallelism;
+    this.onSuperseded = onSuperseded;
+  }
+
+  setParallelism(n: number): void {
+    this.parallelism = n;
+    this.pump();
+  }
+
+  push(job: J): void {
+    if (this.stopped) return;
+    const prev = this.pending.get(job.stack);
+    if (prev) this.onSuperseded(prev, job);
+    else this.order.push(job.stack);
+    this.pending.set(job.stack, job);
+    this.pump();
+  }
+
+  depth(): number {
+    return this.pending.size;
+  }
+
+  isBusy(stack: string): boolean {
+    return this.pending.has(stack) || this.running.has(stack);
+  }
+
+  /** Stops starting jobs; returns the jobs that will now never run. */
+  stop(): J[] {
+    this.stopped = true;
+    const dropped = [...this.pending.values()];
+    this.pending.clear();
+    this.order.length = 0;
+    return dropped;
+  }
+
+  /** Resolves when every running job has finished. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  private blocked(job: J): boolean {
+    return job.dependsOn.some((d) => d !== job.stack && this.isBusy(d));
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    for (let i = 0; i < this.order.length && this.running.size < this.parallelism; ) {
+      const stack = this.order[i]!;
+      const job = this.pending.get(stack)!;
+      if (this.running.has(stack) || this.blocked(job)) {
+        i++;
+        continue;
+      }
+      this.order.splice(i, 1);
+      this.pending.delete(stack);
+      const done = job
+        .run()
+        .catch(() => {})
+        .finally(() => {
+          this.running.delete(stack);
+          this.pump();
+        });
+      this.running.set(stack, done);
+    }
+  }
+}

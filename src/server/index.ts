@@ -1,0 +1,2 @@
+export { buildServer, type ServerOptions } from "./app.ts";
+export { githubSignature } from "./webhooks.ts";

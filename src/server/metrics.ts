@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Controller } from "../reconciler/index.ts";
+import type { Run } from "../ledger/index.ts";
+
+/** Prometheus metrics of one service: runs, durations, queue depth, stacks by condition. */
+export function createMetrics(controller: Controller): Registry {
+  const registry = new Registry();
+  const runs = new Counter({ name: "stackd_runs_total", help: "Finished runs by kind and result", labelNames: ["kind", "result"], registers: [registry] });
+  const durations = new Histogram({
+    name: "stackd_run_duration_seconds",
+    help: "Run wall time by kind",
+    labelNames: ["kind"],
+    buckets: [1, 5, 10, 30, 60, 120, 300, 900],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "stackd_queue_depth",
+    help: "Runs waiting to start",
+    registers: [registry],
+    collect() {
+      this.set(controller.queueDepth());
+    },
+  });
+  new Gauge({
+    name: "stackd_stacks",
+    help: "Stacks by condition",
+    labelNames: ["condition"],
+    registers: [registry],
+    collect() {
+      const counts: Record<string, number> = { Ready: 0, Reconciling: 0, Stalled: 0, AwaitingApproval: 0 };
+      for (const s of controller.status()) for (const c of s.conditions) counts[c] = (counts[c] ?? 0) + 1;
+      for (const [condition, n] of Object.entries(counts)) this.set({ condition }, n);
+    },
+  });
+  controller.events.on("finished", (run: Run, seconds: number) => {
+    runs.inc({ kind: run.kind, result: run.status });
+    durations.observe({ kind: run.kind }, seconds);
+  });
+  return registry;
+}

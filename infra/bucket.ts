@@ -37,7 +37,12 @@ const bucketProvider: pulumi.dynamic.ResourceProvider = {
     },
     async create(inputs: BucketState) {
         const s3 = new S3Client(clientConfig());
-        await s3.send(new CreateBucketCommand({ Bucket: inputs.bucketName }));
+        try {
+            await s3.send(new CreateBucketCommand({ Bucket: inputs.bucketName }));
+        } catch (err) {
+            // An update interrupted before it recorded the bucket leaves it behind: adopt it.
+            if ((err as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw err;
+        }
         await applySettings(s3, inputs);
         return { id: inputs.bucketName, outs: inputs };
     },

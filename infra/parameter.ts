@@ -20,7 +20,8 @@ const parameterProvider: pulumi.dynamic.ResourceProvider = {
         return { changes: changes.length > 0, replaces: changes.filter((k) => k === "name") };
     },
     async create(inputs: ParameterState) {
-        await put(inputs, false);
+        // Overwrite: an update interrupted before it recorded the parameter leaves it behind.
+        await put(inputs, true);
         return { id: inputs.name, outs: inputs };
     },
     async read(id: string, props?: ParameterState) {

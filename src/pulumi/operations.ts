@@ -83,17 +83,20 @@ export async function runOperation(
 }
 
 /**
- * Clears what an interrupted update leaves behind in the stack's state:
- * pending operations (which make the next update refuse to run). Returns how
- * many were cleared. Resources they were creating may exist in the cloud
- * without state; the next up creates them anew or reports the conflict.
+ * Clears what an interrupted update leaves behind: the stack's lock (`pulumi
+ * cancel`, which for self-managed backends deletes the lock files) and the
+ * pending operations that would make the next update refuse to run. Returns
+ * how many pending operations were cleared. Resources they were creating may
+ * exist in the cloud without state; the next up meets them again.
  */
-export async function clearPendingOperations(target: StackTarget): Promise<number> {
+export async function recoverStack(target: StackTarget): Promise<number> {
   const stack = await openStack(target);
+  await stack.cancel();
   const state = await stack.exportStack();
-  const pending = (state.deployment as { pending_operations?: unknown[] } | undefined)?.pending_operations ?? [];
+  const deployment = state.deployment as { pending_operations?: unknown[] } | undefined;
+  const pending = deployment?.pending_operations ?? [];
   if (pending.length === 0) return 0;
-  delete (state.deployment as { pending_operations?: unknown[] }).pending_operations;
+  delete deployment!.pending_operations;
   await stack.importStack(state);
   return pending.length;
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import path from "node:path";
 import { discoverStacks, loadSettings, settingsFor, defaultSettings, type Settings, type StackEntry } from "../catalog/index.ts";
 import { Ledger, STALL_AFTER, deriveStatus, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
-import { clearPendingOperations, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
+import { recoverStack, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
 import { affectedStacks } from "./affected.ts";
@@ -202,9 +202,30 @@ export class Controller {
     }
     for (const e of todo) {
       this.ledger.resetFailures(nameOf(e));
-      this.enqueue(e, revision, trigger);
+      const run = this.enqueue(e, revision, trigger);
+      const base = this.ledger.getStack(nameOf(e))!.appliedRevision;
+      if (base) await this.recordSkipped(e, base, run);
     }
     return todo.map(nameOf);
+  }
+
+  /**
+   * Commits between the stack's applied revision and the head that touched
+   * the stack but were never run on their own (they arrived together, or
+   * while the stack was busy): recorded as skipped, so every revision is
+   * accounted for.
+   */
+  private async recordSkipped(entry: StackEntry, base: string, headRun: Run): Promise<void> {
+    const name = nameOf(entry);
+    const intermediates = (await this.source.commitsBetween(base, headRun.revision).catch(() => [] as string[])).slice(0, -1);
+    const seen = new Set(this.ledger.listRuns({ stack: name, limit: 200 }).map((r) => r.revision));
+    for (const commit of intermediates) {
+      if (seen.has(commit)) continue;
+      const paths = await this.source.changedPaths(`${commit}^`, commit).catch(() => [] as string[]);
+      if (!affectedStacks(this.entries, this.settings, paths).has(name)) continue;
+      const run = this.ledger.createRun({ stack: name, revision: commit, kind: headRun.kind, trigger: headRun.trigger, status: "skipped" });
+      this.ledger.setRunStatus(run.id, "skipped", `coalesced: superseded by ${headRun.id} at ${headRun.revision.slice(0, 12)}`);
+    }
   }
 
   private handled(stack: string, revision: string): boolean {
@@ -356,7 +377,7 @@ export class Controller {
       const checkout = await this.source.checkout(run?.revision ?? row.appliedRevision ?? "HEAD");
       const entry = discoverStacks(checkout).find((e) => nameOf(e) === name);
       if (!entry) return;
-      const cleared = await clearPendingOperations({ workDir: path.join(checkout, entry.projectDir), stack: entry.stack, ...this.backend, env: this.opts.env });
+      const cleared = await recoverStack({ workDir: path.join(checkout, entry.projectDir), stack: entry.stack, ...this.backend, env: this.opts.env });
       this.log.info({ stack: name, cleared }, "cleared interrupted operations");
     } catch (err) {
       this.log.error({ stack: name, err: messageOf(err) }, "could not clean up interrupted stack");

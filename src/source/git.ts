@@ -98,6 +98,12 @@ export class GitSource {
     return dir;
   }
 
+  /** Commits after `from` up to and including `to`, oldest first (at most `limit`, the newest kept). */
+  async commitsBetween(from: string, to: string, limit = 50): Promise<string[]> {
+    const out = await this.git().raw(["rev-list", "--reverse", `--max-count=${limit}`, `${from}..${to}`]);
+    return out.split("\n").filter(Boolean);
+  }
+
   /** Paths that differ between two commits (renames count on both sides). */
   async changedPaths(from: string, to: string): Promise<string[]> {
     const out = await this.git().raw(["diff", "--name-only", "--no-renames", from, to]);

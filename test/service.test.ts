@@ -153,3 +153,17 @@ describe("stackd serve", () => {
     expect(metrics).toContain("stackd_run_duration_seconds_bucket");
   });
 });
+
+describe("a bad stackd.yaml", () => {
+  it("is reported with file, field and reason while the last good settings stay in force", async () => {
+    const revision = (served.repo.commit({ "stackd.yaml": "parallelism: lots\nstacks:\n  dev:\n    apply: sometimes\n" }, "bad settings"), served.push());
+    await svc.pushWebhook(revision);
+    const info = await waitFor("settings error", async () => {
+      const body = (await (await fetch(`${svc.url}/api/stacks`)).json()) as { settingsError: string | null; head: string };
+      return body.head === revision && body.settingsError ? body : undefined;
+    });
+    expect(info.settingsError).toMatch(/^stackd\.yaml: field (parallelism|stacks\.dev\.apply): .*the last good settings stay in force/);
+    expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+    await settled(svc);
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { WorkQueue, affectedStacks } from "../src/reconciler/index.ts";
+import { defaultSettings, type StackEntry } from "../src/catalog/index.ts";
+import { SettingsSchema } from "../src/catalog/settings.ts";
+
+interface TestJob {
+  stack: string;
+  dependsOn: string[];
+  id: string;
+  run: () => Promise<void>;
+}
+
+function harness(parallelism: number) {
+  const events: string[] = [];
+  const skipped: string[] = [];
+  const gates = new Map<string, () => void>();
+  let running = 0;
+  let peak = 0;
+  const queue = new WorkQueue<TestJob>(parallelism, (old, by) => skipped.push(`${old.id}->${by.id}`));
+  const job = (stack: string, id: string, dependsOn: string[] = []): TestJob => ({
+    stack,
+    id,
+    dependsOn,
+    run: () =>
+      new Promise<void>((resolve) => {
+        running++;
+        peak = Math.max(peak, running);
+        events.push(`start ${id}`);
+        gates.set(id, () => {
+          running--;
+          events.push(`end ${id}`);
+          resolve();
+        });
+      }),
+  });
+  const finish = async (id: string) => {
+    gates.get(id)!();
+    await new Promise((r) => setTimeout(r, 0));
+  };
+  return { queue, job, finish, events, skipped, peak: () => peak };
+}
+
+describe("WorkQueue", () => {
+  it("bounds parallelism and serves stacks first come first served", async () => {
+    const h = harness(2);
+    for (const s of ["a", "b", "c"]) h.queue.push(h.job(s, s));
+    expect(h.events).toEqual(["start a", "start b"]);
+    await h.finish("b");
+    expect(h.events).toEqual(["start a", "start b", "end b", "start c"]);
+    expect(h.peak()).toBe(2);
+  });
+
+  it("runs one job per stack at a time and coalesces pending ones to the newest", async () => {
+    const h = harness(2);
+    h.queue.push(h.job("a", "a1"));
+    h.queue.push(h.job("a", "a2"));
+    h.queue.push(h.job("a", "a3"));
+    expect(h.events).toEqual(["start a1"]);
+    expect(h.skipped).toEqual(["a2->a3"]);
+    await h.finish("a1");
+    expect(h.events).toEqual(["start a1", "end a1", "start a3"]);
+  });
+
+  it("holds a dependent until its dependency has no work left", async () => {
+    const h = harness(4);
+    h.queue.push(h.job("net", "net1"));
+    h.queue.push(h.job("app", "app1", ["net"]));
+    expect(h.events).toEqual(["start net1"]);
+    await h.finish("net1");
+    expect(h.events).toEqual(["start net1", "end net1", "start app1"]);
+  });
+});
+
+describe("affectedStacks", () => {
+  const entry = (project: string, stack: string, projectDir: string, configFile: string): StackEntry => ({
+    project,
+    stack,
+    projectDir,
+    programDir: projectDir,
+    configFile,
+    runtime: "nodejs",
+  });
+  const entries = [
+    entry("root", "dev", "", "stacks/Pulumi.dev.yaml"),
+    entry("root", "prod", "", "stacks/Pulumi.prod.yaml"),
+    entry("net", "dev", "net", "net/Pulumi.dev.yaml"),
+  ];
+
+  it("a stack's own config file affects only that stack", () => {
+    expect([...affectedStacks(entries, defaultSettings(), ["stacks/Pulumi.prod.yaml"])]).toEqual(["root/prod"]);
+  });
+
+  it("program files affect the project's stacks, not nested projects", () => {
+    expect([...affectedStacks(entries, defaultSettings(), ["infra/index.ts"])].sort()).toEqual(["root/dev", "root/prod"]);
+    expect([...affectedStacks(entries, defaultSettings(), ["net/index.ts"])]).toEqual(["net/dev"]);
+  });
+
+  it("stackd.yaml and policies/ affect every stack; watch globs and dependencies reach further", () => {
+    expect(affectedStacks(entries, defaultSettings(), ["policies/index.ts"]).size).toBe(3);
+    const settings = SettingsSchema.parse({
+      stacks: { "net/dev": { watch: ["shared/**"] }, "root/*": { dependsOn: ["net/dev"] } },
+    });
+    expect([...affectedStacks(entries, settings, ["shared/vpc.json"])].sort()).toEqual(["net/dev", "root/dev", "root/prod"]);
+    expect([...affectedStacks(entries, settings, ["README.md"])].sort()).toEqual(["root/dev", "root/prod"]);
+  });
+});

@@ -113,8 +113,8 @@ describe("stackd serve", () => {
     await settled(svc);
     expect((await aws.bucketTags("stackd-sample-dev-data")).dataClass).toBe("burst-5");
     const devRuns = svc.runs("sample-infra/dev").filter((r) => revisions.includes(r.revision));
-    const last = devRuns.find((r) => r.revision === revisions[4])!;
-    expect(last.status).toBe("succeeded");
+    const last = devRuns.filter((r) => r.revision === revisions[4]);
+    expect(last.map((r) => r.status)).toEqual(["succeeded"]);
     const skipped = devRuns.filter((r) => r.status === "skipped");
     expect(skipped.length).toBeGreaterThanOrEqual(1);
     for (const r of skipped) expect(r.error).toMatch(/^coalesced: superseded by run_/);

@@ -121,6 +121,12 @@ export class Ledger {
     return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(toRun);
   }
 
+  /** The newest run of a stack at one revision. */
+  latestRun(stack: string, revision: string): Run | undefined {
+    const r = this.db.prepare("SELECT * FROM runs WHERE stack = ? AND revision = ? ORDER BY seq DESC LIMIT 1").get(stack, revision) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
   /** Runs a crash left running: marked interrupted, returned so their stacks can be cleaned up. */
   interruptRunning(reason: string): Run[] {
     const running = (this.db.prepare("SELECT * FROM runs WHERE status = 'running'").all() as Row[]).map(toRun);

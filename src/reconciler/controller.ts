@@ -59,7 +59,7 @@ export class Controller {
   readonly ledger: Ledger;
   readonly events = new EventEmitter();
   private readonly source: GitSource;
-  private readonly backend: BackendSettings;
+  private backend: BackendSettings;
   private readonly log: Logger;
   private readonly opts: ServiceOptions;
   private settings: Settings = defaultSettings();
@@ -160,6 +160,7 @@ export class Controller {
     if (loaded.ok) {
       this.settings = loaded.settings;
       this.settingsError = null;
+      if (!this.opts.backend && loaded.settings.backend) this.backend = resolveBackend(this.opts.dataDir, loaded.settings.backend);
       this.queue.setParallelism(this.opts.parallelism ?? this.settings.parallelism);
     } else {
       this.settingsError = `${loaded.error} (at ${revision.slice(0, 12)}; the last good settings stay in force)`;
@@ -229,8 +230,8 @@ export class Controller {
   }
 
   private handled(stack: string, revision: string): boolean {
-    const last = this.ledger.listRuns({ stack, limit: 1 })[0];
-    return !!last && last.revision === revision && SETTLED.has(last.status);
+    const last = this.ledger.latestRun(stack, revision);
+    return !!last && SETTLED.has(last.status);
   }
 
   /** Failed stacks whose backoff has passed run again at the head. */

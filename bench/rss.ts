@@ -21,7 +21,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-rss-"));
 const repo = path.join(work, "repo");
 fs.mkdirSync(path.join(repo, "fleet", "stacks"), { recursive: true });
 fs.writeFileSync(path.join(repo, "fleet", "Pulumi.yaml"), "name: fleet\nruntime: nodejs\nmain: index.js\nstackConfigDir: stacks\n");
-fs.writeFileSync(path.join(repo, "fleet", "index.js"), "exports.ok = true;\n");
+fs.writeFileSync(path.join(repo, "fleet", "index.js"), "export const ok = true;\n");
 // The program needs @pulumi/pulumi: stackd's own lockfile, whose install is already cached.
 for (const f of ["package.json", "package-lock.json"]) fs.copyFileSync(path.join(installRoot, f), path.join(repo, "fleet", f));
 for (let i = 0; i < STACKS; i++) fs.writeFileSync(path.join(repo, "fleet", "stacks", `Pulumi.s${String(i).padStart(3, "0")}.yaml`), "config: {}\n");

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     S3Client, CreateBucketCommand, DeleteBucketCommand, HeadBucketCommand,
     GetBucketTaggingCommand, PutBucketTaggingCommand, DeleteBucketTaggingCommand,
-    GetBucketVersioningCommand, PutBucketVersioningCommand,
+    GetBucketVersioningCommand, PutBucketVersioningCommand, PutBucketAclCommand,
     ListObjectVersionsCommand, DeleteObjectsCommand,
 } from "@aws-sdk/client-s3";
 import { clientConfig, changedKeys, isNotFound, Tags } from "./aws";
@@ -10,6 +10,7 @@ import { clientConfig, changedKeys, isNotFound, Tags } from "./aws";
 interface BucketState {
     bucketName: string;
     versioning: boolean;
+    acl: string;
     tags: Tags;
 }
 
@@ -20,6 +21,7 @@ async function applySettings(s3: S3Client, state: BucketState) {
     } else {
         await s3.send(new DeleteBucketTaggingCommand({ Bucket: state.bucketName }));
     }
+    await s3.send(new PutBucketAclCommand({ Bucket: state.bucketName, ACL: state.acl as "private" }));
     await s3.send(new PutBucketVersioningCommand({
         Bucket: state.bucketName,
         VersioningConfiguration: { Status: state.versioning ? "Enabled" : "Suspended" },
@@ -89,6 +91,8 @@ const bucketProvider: pulumi.dynamic.ResourceProvider = {
 export interface BucketArgs {
     bucketName: pulumi.Input<string>;
     versioning: pulumi.Input<boolean>;
+    /** A canned ACL: private (default), public-read, ... */
+    acl?: pulumi.Input<string>;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -99,6 +103,6 @@ export class Bucket extends pulumi.dynamic.Resource {
     declare public readonly tags: pulumi.Output<Tags>;
 
     constructor(name: string, args: BucketArgs, opts?: pulumi.CustomResourceOptions) {
-        super(bucketProvider, name, { tags: {}, ...args }, opts, "sample", "Bucket");
+        super(bucketProvider, name, { tags: {}, acl: "private", ...args }, opts, "sample", "Bucket");
     }
 }

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { installRoot } from "../../src/support/index.ts";
 
-const SAMPLE_FILES = ["Pulumi.yaml", "infra", "stacks", "package.json", "package-lock.json"];
+const SAMPLE_FILES = ["Pulumi.yaml", "infra", "stacks", "policies", "package.json", "package-lock.json"];
 
 export interface SampleRepo {
   dir: string;

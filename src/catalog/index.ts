@@ -1,3 +1,3 @@
 export { discoverStacks, type StackEntry } from "./discover.ts";
 export { readYaml } from "./files.ts";
-export { loadSettings, settingsFor, defaultSettings, SETTINGS_FILE, type Settings, type StackSettings } from "./settings.ts";
+export { loadSettings, settingsFor, defaultSettings, SETTINGS_FILE, type Settings, type StackSettings, type PolicyPackSetting } from "./settings.ts";

@@ -10,6 +10,20 @@ const Duration = z
   .union([z.number().positive(), z.string().regex(/^\d+(ms|s|m|h)$/, 'use a number of seconds or e.g. "30s", "5m"')])
   .transform((v) => (typeof v === "number" ? v * 1000 : Number(/^\d+/.exec(v)![0]) * UNITS[/(ms|s|m|h)$/.exec(v)![1]!]!));
 
+/** A policy pack: its directory, or the directory with per-policy config and enforcement overrides. */
+export const PolicyPackSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    path: z.string().min(1),
+    /** Per policy: its configuration properties, as the pack's configSchema declares them. */
+    config: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    /** Per policy (or "all"): advisory | mandatory | remediate | disabled. */
+    enforcement: z.record(z.string(), z.enum(["advisory", "mandatory", "remediate", "disabled"])).optional(),
+  }),
+]);
+
+export type PolicyPackSetting = z.infer<typeof PolicyPackSchema>;
+
 export const StackSettingsSchema = z.strictObject({
   apply: z.enum(["auto", "manual"]).optional(),
   dependsOn: z.array(z.string().min(1)).optional(),
@@ -17,6 +31,8 @@ export const StackSettingsSchema = z.strictObject({
   drift: z.string().optional(),
   remediate: z.enum(["off", "apply", "adopt"]).optional(),
   roles: z.looseObject({}).optional(),
+  /** Packs run for these stacks in addition to the repository-wide ones. */
+  policyPacks: z.array(PolicyPackSchema).optional(),
 });
 
 export const SettingsSchema = z.strictObject({
@@ -28,6 +44,8 @@ export const SettingsSchema = z.strictObject({
   parallelism: z.number().int().min(1).max(64).default(2),
   /** Paths (globs) whose change affects every stack. */
   watch: z.array(z.string().min(1)).default([]),
+  /** Policy packs run with every preview; default: policies/ when it holds a pack. [] turns them off. */
+  policyPacks: z.array(PolicyPackSchema).optional(),
   /** Per stack, keyed by "project/stack", "stack" or a glob of either; later keys override earlier ones. */
   stacks: z.record(z.string(), StackSettingsSchema).default({}),
 });
@@ -40,6 +58,7 @@ export interface StackSettings {
   watch: string[];
   drift?: string;
   remediate: "off" | "apply" | "adopt";
+  policyPacks: PolicyPackSetting[];
 }
 
 export const SETTINGS_FILE = "stackd.yaml";
@@ -62,7 +81,7 @@ function matches(key: string, project: string, stack: string): boolean {
 
 /** The settings that apply to one stack: every matching key, in file order. */
 export function settingsFor(settings: Settings, project: string, stack: string): StackSettings {
-  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], remediate: "off" };
+  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], remediate: "off", policyPacks: [] };
   for (const [key, s] of Object.entries(settings.stacks)) {
     if (!matches(key, project, stack)) continue;
     if (s.apply) out.apply = s.apply;
@@ -70,6 +89,7 @@ export function settingsFor(settings: Settings, project: string, stack: string):
     if (s.watch) out.watch = [...out.watch, ...s.watch];
     if (s.drift) out.drift = s.drift;
     if (s.remediate) out.remediate = s.remediate;
+    if (s.policyPacks) out.policyPacks = [...out.policyPacks, ...s.policyPacks];
   }
   return out;
 }

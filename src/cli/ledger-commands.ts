@@ -96,7 +96,10 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
     rows.push([r.id, r.stack, short(r.revision), r.kind, r.trigger, r.status, changes, r.createdAt]);
   }
   process.stdout.write(`${table(rows)}\n`);
-  for (const r of runs.filter((x) => x.error)) process.stdout.write(`${r.id}: ${r.error}\n`);
+  for (const r of runs) {
+    for (const v of r.policy ?? []) process.stdout.write(`${r.id}: policy ${v.enforcement}: ${v.pack}/${v.policy}: ${v.message}\n`);
+    if (r.error) process.stdout.write(`${r.id}: ${r.error}\n`);
+  }
   return 0;
 }
 

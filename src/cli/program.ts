@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
 import { reconcileCommand } from "./reconcile.ts";
 import { serveCommand } from "./serve.ts";
+import { policyCheckCommand } from "./policy.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
@@ -33,6 +34,18 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
     .action(action((opts) => reconcileCommand(opts)));
+
+  program
+    .command("policy")
+    .description("policy packs")
+    .command("check")
+    .description("preview every stack with the policy packs; applies nothing (exit 0 clean, 2 mandatory violations, 1 error)")
+    .requiredOption("--repo <path|url>", "git repository holding Pulumi projects")
+    .option("--ref <ref>", "branch, tag or commit to check (default: the default branch's head)")
+    .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => policyCheckCommand(opts)));
 
   program
     .command("serve")

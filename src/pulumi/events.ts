@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChangeCounts, ResourceChange } from "../report/index.ts";
+import type { ChangeCounts, PolicyViolation, ResourceChange } from "../report/index.ts";
 import { emptyCounts } from "../report/index.ts";
 
 /** The subset of the engine's event stream that stackd depends on. */
@@ -20,6 +20,18 @@ export const EngineEventSchema = z.looseObject({
   diagnosticEvent: z
     .looseObject({ urn: z.string().nullish(), message: z.string(), severity: z.string() })
     .nullish(),
+  policyEvent: z
+    .looseObject({
+      resourceUrn: z.string().nullish(),
+      message: z.string(),
+      policyName: z.string(),
+      policyPackName: z.string(),
+      enforcementLevel: z.string(),
+    })
+    .nullish(),
+  policyRemediationEvent: z
+    .looseObject({ resourceUrn: z.string().nullish(), policyName: z.string(), policyPackName: z.string() })
+    .nullish(),
 });
 
 export type StepMetadata = z.infer<typeof StepMetadataSchema>;
@@ -39,6 +51,15 @@ const OP_KIND: Record<string, ResourceChange["op"]> = {
   import: "create",
   "import-replacement": "replace",
 };
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** The engine prefixes a violation with its policy's description line; the violation itself says more. */
+function violationText(message: string): string {
+  const lines = message.replace(ANSI, "").trim().split("\n").map((l) => l.trim()).filter(Boolean);
+  return (lines.length > 1 ? lines.slice(1) : lines).join(" ");
+}
 
 /** Resources that exist in every stack and say nothing about the team's infrastructure. */
 function isBookkeeping(type: string): boolean {
@@ -80,6 +101,7 @@ function propertiesOf(m: StepMetadata): string[] {
 export class PlanRecorder {
   private readonly steps = new Map<string, ResourceChange>();
   readonly errors: { urn?: string; message: string }[] = [];
+  readonly policy: PolicyViolation[] = [];
 
   readonly onEvent = (raw: unknown): void => {
     const parsed = EngineEventSchema.safeParse(raw);
@@ -97,6 +119,26 @@ export class PlanRecorder {
     }
     const diag = e.diagnosticEvent;
     if (diag && diag.severity === "error") this.errors.push({ urn: diag.urn ?? undefined, message: diag.message });
+    const p = e.policyEvent;
+    if (p) {
+      this.policy.push({
+        pack: p.policyPackName,
+        policy: p.policyName,
+        enforcement: p.enforcementLevel === "mandatory" ? "mandatory" : p.enforcementLevel === "remediate" ? "remediate" : "advisory",
+        message: violationText(p.message),
+        urn: p.resourceUrn ?? undefined,
+      });
+    }
+    const fix = e.policyRemediationEvent;
+    if (fix) {
+      this.policy.push({
+        pack: fix.policyPackName,
+        policy: fix.policyName,
+        enforcement: "remediate",
+        message: "remediated: the policy changed this resource's inputs",
+        urn: fix.resourceUrn ?? undefined,
+      });
+    }
   };
 
   resources(): ResourceChange[] {

@@ -37,8 +37,12 @@ export function summarizeFailure(diagnostics: string[], stderr: string, programD
   }
   for (const source of [...diagnostics, stderr]) {
     const lines = clean(source).filter((l) => !/^(code|stdout|stderr|err\?):/.test(l) && !l.startsWith("CommandError"));
-    const useful = lines.find((l) => !/^(TSError|Error): ?$/.test(l));
-    if (useful) return useful;
+    const at = lines.findIndex((l) => !/^(TSError|Error): ?$/.test(l));
+    if (at >= 0) {
+      // "…from policy pack 'x':" and the like introduce the cause on the next line.
+      const cause = lines[at]!.endsWith(":") ? lines.slice(at + 1).find((l) => !/^(TSError|Error): ?$/.test(l)) : undefined;
+      return cause ? `${lines[at]} ${cause}` : lines[at]!;
+    }
   }
   return "the Pulumi engine failed without saying why";
 }

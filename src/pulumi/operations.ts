@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation/index.js";
-import type { ChangeCounts, ResourceChange } from "../report/index.ts";
+import type { ChangeCounts, PolicyViolation, ResourceChange } from "../report/index.ts";
 import { messageOf } from "../support/index.ts";
 import { PlanRecorder } from "./events.ts";
 import { summarizeFailure } from "./failure.ts";
@@ -19,11 +19,15 @@ export interface StackTarget {
   pulumiHome: string;
   /** Extra environment for the engine and the program: cloud endpoint and credentials. */
   env?: Record<string, string>;
+  /** Policy pack directories, with one config file each (same order). */
+  policyPacks?: string[];
+  policyPackConfigs?: string[];
 }
 
 export interface OperationResult {
   ok: boolean;
   resources: ResourceChange[];
+  policy: PolicyViolation[];
   changes: ChangeCounts;
   /** One line naming the cause, when !ok. */
   error?: string;
@@ -67,14 +71,22 @@ export async function runOperation(
   };
   try {
     const stack = await openStack(target);
-    const common = { onEvent: recorder.onEvent, onOutput: output, color: "never" as const, signal: opts.signal };
+    const common = {
+      onEvent: recorder.onEvent,
+      onOutput: output,
+      color: "never" as const,
+      signal: opts.signal,
+      policyPacks: target.policyPacks,
+      policyPackConfigs: target.policyPackConfigs,
+    };
     if (op === "preview") await stack.preview(common);
     else await stack.up(common);
-    return { ok: true, resources: recorder.resources(), changes: recorder.counts(), log: log.join("") };
+    return { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
   } catch (err) {
     return {
       ok: false,
       resources: recorder.resources(),
+      policy: recorder.policy,
       changes: recorder.counts(),
       error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err), target.programDir),
       log: log.join(""),

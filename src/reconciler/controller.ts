@@ -282,6 +282,7 @@ export class Controller {
       const checkout = job.checkout || (await this.source.checkout(job.revision));
       const ctx = {
         checkout,
+        settings: this.settings,
         backend: this.backend,
         env: this.opts.env,
         installs: this.installs,
@@ -290,7 +291,13 @@ export class Controller {
       };
       const out = await runStack(job.entry, ctx, job.mode);
       const interrupted = abort.signal.aborted;
-      const status = interrupted ? "interrupted" : out.status === "failed" ? "failed" : out.status === "previewed" ? "awaiting_approval" : "succeeded";
+      const status = interrupted
+        ? "interrupted"
+        : out.status === "failed" || out.status === "blocked"
+          ? out.status
+          : out.status === "previewed"
+            ? "awaiting_approval"
+            : "succeeded";
       this.ledger.finishRun(job.runId, { status, changes: out.changes, resources: out.resources, policy: out.policy, error: out.error, log: out.log });
       if (status === "succeeded") {
         this.ledger.recordOutcome(job.stack, { applied: job.revision, stateChanged: out.status === "applied", failed: false, result: "succeeded" });
@@ -299,6 +306,9 @@ export class Controller {
         const delay = Math.min(this.pollIntervalMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
         this.ledger.recordOutcome(job.stack, { failed: true, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
         if (failures >= STALL_AFTER) this.log.warn({ stack: job.stack, failures }, "stack stalled");
+      } else if (status === "blocked") {
+        // Policies give the same verdict on a retry: only a new commit unblocks the stack.
+        this.ledger.recordOutcome(job.stack, { failed: false, result: "blocked" });
       }
       this.log.info({ run: job.runId, stack: job.stack, status, error: out.error }, "run finished");
     } catch (err) {

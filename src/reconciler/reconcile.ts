@@ -1,12 +1,17 @@
-import { discoverStacks } from "../catalog/index.ts";
+import { discoverStacks, loadSettings } from "../catalog/index.ts";
 import { resolveBackend } from "../pulumi/index.ts";
 import type { Report } from "../report/index.ts";
+import { StackdError } from "../support/index.ts";
 import { GitSource } from "../source/index.ts";
 import { runStack, type RunContext } from "./stack-run.ts";
 
 export interface ReconcileOptions {
   repo: string;
   branch?: string;
+  /** A ref to check out instead of the branch head (branch, tag or sha). */
+  ref?: string;
+  /** apply (default) previews and applies; preview only previews, with the policy packs. */
+  mode?: "apply" | "preview";
   backend?: string;
   dataDir: string;
   /** Extra environment for every Pulumi operation (cloud endpoint, credentials). */
@@ -25,15 +30,24 @@ export async function reconcile(opts: ReconcileOptions): Promise<Report> {
   const source = new GitSource(opts.repo, opts.dataDir);
   progress(`fetching ${source.repo}`);
   await source.fetch();
-  const { branch, revision } = await source.head(opts.branch);
-  progress(`${branch} is at ${revision.slice(0, 12)}`);
+  let revision: string;
+  if (opts.ref) {
+    revision = await source.resolve(opts.ref);
+    progress(`${opts.ref} is at ${revision.slice(0, 12)}`);
+  } else {
+    const head = await source.head(opts.branch);
+    revision = head.revision;
+    progress(`${head.branch} is at ${revision.slice(0, 12)}`);
+  }
   const checkout = await source.checkout(revision);
+  const loaded = loadSettings(checkout);
+  if (!loaded.ok) throw new StackdError(loaded.error, { kind: "config" });
   const entries = discoverStacks(checkout);
   progress(`found ${entries.length} stack(s): ${entries.map((e) => `${e.project}/${e.stack}`).join(", ") || "none"}`);
-  const ctx: RunContext = { checkout, backend, env: opts.env, installs: new Map(), progress };
+  const ctx: RunContext = { checkout, settings: loaded.settings, backend, env: opts.env, installs: new Map(), progress };
   const stacks = [];
   for (const entry of entries) {
-    const { log: _log, ...report } = await runStack(entry, ctx, "apply");
+    const { log: _log, ...report } = await runStack(entry, ctx, opts.mode ?? "apply");
     stacks.push(report);
   }
   return { revision, stacks };

@@ -1,5 +1,6 @@
 import path from "node:path";
-import type { StackEntry } from "../catalog/index.ts";
+import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
+import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
 import { installDependencies, runOperation, type BackendSettings } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { messageOf } from "../support/index.ts";
@@ -7,9 +8,10 @@ import { messageOf } from "../support/index.ts";
 /** Everything one stack's operations need besides the stack itself. */
 export interface RunContext {
   checkout: string;
+  settings: Settings;
   backend: BackendSettings;
   env?: Record<string, string>;
-  /** Dependency installs in flight or done, per project directory, shared by the stacks of a project. */
+  /** Dependency installs (per project directory) and pack preparations (per pack list) in flight or done. */
   installs: Map<string, Promise<unknown>>;
   progress: (line: string) => void;
   signal?: AbortSignal;
@@ -36,6 +38,21 @@ function locate(entry: StackEntry, error: string | undefined): string | null {
   return error;
 }
 
+/** Done once per checkout and pack list, however many stacks share it. */
+function preparedPacks(entry: StackEntry, ctx: RunContext): Promise<PreparedPacks> {
+  const packs = packsFor(ctx.checkout, ctx.settings, settingsFor(ctx.settings, entry.project, entry.stack));
+  const key = `packs:${ctx.checkout}:${JSON.stringify(packs)}`;
+  if (!ctx.installs.has(key)) ctx.installs.set(key, preparePacks(ctx.checkout, packs, ctx.progress));
+  return ctx.installs.get(key) as Promise<PreparedPacks>;
+}
+
+function blockedBy(violations: StackReport["policy"]): string | undefined {
+  const mandatory = violations.filter((v) => v.enforcement === "mandatory");
+  if (mandatory.length === 0) return undefined;
+  const first = mandatory[0]!;
+  return `blocked by ${mandatory.length} mandatory policy violation(s), first: ${first.pack}/${first.policy}: ${first.message}`;
+}
+
 export function hasChanges(r: { changes: StackReport["changes"] }): boolean {
   const c = r.changes;
   return c.create + c.update + c.replace + c.delete > 0;
@@ -56,14 +73,33 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
       return failed(messageOf(err));
     }
   }
-  const target = { workDir, programDir: entry.programDir, stack: entry.stack, ...ctx.backend, env: ctx.env };
+  let packs: PreparedPacks;
+  try {
+    packs = await preparedPacks(entry, ctx);
+  } catch (err) {
+    return failed(messageOf(err));
+  }
+  const target = {
+    workDir,
+    programDir: entry.programDir,
+    stack: entry.stack,
+    ...ctx.backend,
+    env: ctx.env,
+    policyPacks: packs.dirs,
+    policyPackConfigs: packs.configs,
+  };
   const opts = { signal: ctx.signal };
   let log = "";
   if (mode !== "up") {
     ctx.progress(`${name}: previewing`);
     const preview = await runOperation(target, "preview", opts);
     log += preview.log;
-    const outcome = { ...base, changes: preview.changes, resources: preview.resources, log };
+    const outcome = { ...base, policy: preview.policy, changes: preview.changes, resources: preview.resources, log };
+    const blocked = blockedBy(preview.policy);
+    if (blocked) {
+      ctx.progress(`${name}: ${blocked}`);
+      return { ...outcome, status: "blocked", error: blocked };
+    }
     if (!preview.ok) return { ...outcome, status: "failed", error: locate(entry, preview.error) };
     if (!hasChanges(preview)) {
       ctx.progress(`${name}: no changes`);
@@ -77,7 +113,10 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   ctx.progress(`${name}: applying`);
   const up = await runOperation(target, "up", opts);
   log += up.log;
-  const error = up.ok ? null : locate(entry, up.error);
+  // An approved up runs the packs again: a mandatory violation still stops it.
+  const blocked = mode === "up" ? blockedBy(up.policy) : undefined;
+  const error = blocked ?? (up.ok ? null : locate(entry, up.error));
   ctx.progress(`${name}: ${error ? `failed: ${error}` : "applied"}`);
-  return { ...base, status: error ? "failed" : "applied", changes: up.changes, resources: up.resources, error, log };
+  const status = blocked ? "blocked" : error ? "failed" : "applied";
+  return { ...base, policy: up.policy, status, changes: up.changes, resources: up.resources, error, log };
 }

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Cron } from "croner";
 import { z } from "zod";
 import { readYaml } from "./files.ts";
 
@@ -24,11 +25,32 @@ export const PolicyPackSchema = z.union([
 
 export type PolicyPackSetting = z.infer<typeof PolicyPackSchema>;
 
+/** A cron expression (5 or 6 fields, croner syntax) or "off". */
+const DriftSchedule = z.string().refine(
+  (v) => {
+    if (v === "off") return true;
+    try {
+      new Cron(v, { paused: true }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a cron expression (e.g. "0 */6 * * *") or "off"' },
+);
+
+export const NotificationEvents = ["drift.detected", "drift.resolved", "run.failed"] as const;
+
+const NotificationSchema = z.union([
+  z.url(),
+  z.strictObject({ url: z.url(), events: z.array(z.enum(NotificationEvents)).optional() }),
+]);
+
 export const StackSettingsSchema = z.strictObject({
   apply: z.enum(["auto", "manual"]).optional(),
   dependsOn: z.array(z.string().min(1)).optional(),
   watch: z.array(z.string().min(1)).optional(),
-  drift: z.string().optional(),
+  drift: DriftSchedule.optional(),
   remediate: z.enum(["off", "apply", "adopt"]).optional(),
   roles: z.looseObject({}).optional(),
   /** Packs run for these stacks in addition to the repository-wide ones. */
@@ -46,17 +68,22 @@ export const SettingsSchema = z.strictObject({
   watch: z.array(z.string().min(1)).default([]),
   /** Policy packs run with every preview; default: policies/ when it holds a pack. [] turns them off. */
   policyPacks: z.array(PolicyPackSchema).optional(),
+  /** Where drift and failure events are POSTed (JSON; Slack incoming webhooks get Slack's text format). */
+  notifications: z.array(NotificationSchema).default([]),
   /** Per stack, keyed by "project/stack", "stack" or a glob of either; later keys override earlier ones. */
   stacks: z.record(z.string(), StackSettingsSchema).default({}),
 });
 
 export type Settings = z.output<typeof SettingsSchema>;
 
+export const DEFAULT_DRIFT_SCHEDULE = "0 */6 * * *";
+
 export interface StackSettings {
   apply: "auto" | "manual";
   dependsOn: string[];
   watch: string[];
-  drift?: string;
+  /** Cron expression, or "off". */
+  drift: string;
   remediate: "off" | "apply" | "adopt";
   policyPacks: PolicyPackSetting[];
 }
@@ -81,7 +108,7 @@ function matches(key: string, project: string, stack: string): boolean {
 
 /** The settings that apply to one stack: every matching key, in file order. */
 export function settingsFor(settings: Settings, project: string, stack: string): StackSettings {
-  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], remediate: "off", policyPacks: [] };
+  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], drift: DEFAULT_DRIFT_SCHEDULE, remediate: "off", policyPacks: [] };
   for (const [key, s] of Object.entries(settings.stacks)) {
     if (!matches(key, project, stack)) continue;
     if (s.apply) out.apply = s.apply;

@@ -3,6 +3,7 @@ import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
 import { reconcileCommand } from "./reconcile.ts";
 import { serveCommand } from "./serve.ts";
 import { policyCheckCommand } from "./policy.ts";
+import { driftCommand } from "./drift.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
@@ -46,6 +47,17 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
     .action(action((opts) => policyCheckCommand(opts)));
+
+  program
+    .command("drift")
+    .description("check stacks for drift between their state and the cloud; changes nothing (exit 0 none, 2 drift, 1 error)")
+    .requiredOption("--repo <path|url>", "git repository holding Pulumi projects")
+    .option("--branch <name>", "branch whose stacks to check (default: the repository's default branch)")
+    .option("--stack <name...>", "only these stacks (project/stack or stack)")
+    .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => driftCommand(opts)));
 
   program
     .command("serve")

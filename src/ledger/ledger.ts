@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { mask } from "../credentials/index.ts";
 import { SCHEMA } from "./schema.sql.ts";
-import type { Run, RunKind, RunResult, RunStatus, RunWithLog, StackRow, Trigger } from "./types.ts";
+import type { ResourceChange } from "../report/index.ts";
+import { shortHash } from "../support/index.ts";
+import type { DriftRecord, DriftTransition, Run, RunKind, RunResult, RunStatus, RunWithLog, StackRow, Trigger } from "./types.ts";
 
 type Row = Record<string, unknown>;
 
@@ -30,6 +32,27 @@ function toRun(r: Row): Run {
     stateVersion: (r.state_version as number) ?? null,
     approvalOf: (r.approval_of as string) ?? null,
   };
+}
+
+function toDrift(r: Row): DriftRecord {
+  return {
+    id: r.id as string,
+    stack: r.stack as string,
+    status: r.status as "open" | "closed",
+    revision: r.revision as string,
+    firstSeen: r.first_seen as string,
+    lastSeen: r.last_seen as string,
+    timesSeen: r.times_seen as number,
+    closedAt: (r.closed_at as string) ?? null,
+    runId: r.run_id as string,
+    resources: JSON.parse(r.resources as string) as ResourceChange[],
+  };
+}
+
+/** Identifies "the same drift": which resources, which properties, which values. */
+function fingerprint(drifted: ResourceChange[]): string {
+  const canonical = [...drifted].sort((a, b) => a.urn.localeCompare(b.urn)).map((r) => [r.urn, r.op, r.drift ?? []]);
+  return shortHash(JSON.stringify(canonical));
 }
 
 function toStack(r: Row): StackRow {
@@ -171,6 +194,65 @@ export class Ledger {
   /** Clears a stalled stack's failure streak (new commit or manual retry). */
   resetFailures(name: string): void {
     this.db.prepare("UPDATE stacks SET failures = 0, retry_at = NULL WHERE name = ?").run(name);
+  }
+
+  /**
+   * Records a drift check's result against the stack's open drift episode:
+   * the same drift again only bumps lastSeen/timesSeen; different drift closes
+   * the old episode and opens a new one; no drift closes what was open.
+   */
+  recordDriftCheck(stack: string, check: { revision: string; runId: string; drifted: ResourceChange[] }): { transition: DriftTransition; record?: DriftRecord } {
+    const at = now();
+    this.db
+      .prepare("INSERT INTO drift_checks (stack, checked_at, drifted) VALUES (?, ?, ?) ON CONFLICT(stack) DO UPDATE SET checked_at = excluded.checked_at, drifted = excluded.drifted")
+      .run(stack, at, check.drifted.length > 0 ? 1 : 0);
+    const open = this.openDrift(stack)[0];
+    if (check.drifted.length === 0) {
+      if (!open) return { transition: "in-sync" };
+      this.db.prepare("UPDATE drift SET status = 'closed', closed_at = ? WHERE id = ?").run(at, open.id);
+      return { transition: "resolved", record: this.getDrift(open.id) };
+    }
+    const fp = fingerprint(check.drifted);
+    if (open && open.fingerprint === fp) {
+      this.db.prepare("UPDATE drift SET last_seen = ?, times_seen = times_seen + 1, run_id = ? WHERE id = ?").run(at, check.runId, open.id);
+      return { transition: "seen-again", record: this.getDrift(open.id) };
+    }
+    if (open) this.db.prepare("UPDATE drift SET status = 'closed', closed_at = ? WHERE id = ?").run(at, open.id);
+    const id = `drift_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+    this.db
+      .prepare(
+        "INSERT INTO drift (id, stack, fingerprint, status, revision, first_seen, last_seen, times_seen, run_id, resources) VALUES (?, ?, ?, 'open', ?, ?, ?, 1, ?, ?)",
+      )
+      .run(id, stack, fp, check.revision, at, at, check.runId, json(check.drifted));
+    return { transition: "detected", record: this.getDrift(id) };
+  }
+
+  private openDrift(stack: string): (DriftRecord & { fingerprint: string })[] {
+    return (this.db.prepare("SELECT * FROM drift WHERE stack = ? AND status = 'open'").all(stack) as Row[]).map((r) => ({
+      ...toDrift(r),
+      fingerprint: r.fingerprint as string,
+    }));
+  }
+
+  getDrift(id: string): DriftRecord | undefined {
+    const r = this.db.prepare("SELECT * FROM drift WHERE id = ?").get(id) as Row | undefined;
+    return r ? toDrift(r) : undefined;
+  }
+
+  /** Drift episodes, newest first: every open one, or one stack's history. */
+  listDrift(filter: { stack?: string; status?: "open" | "closed"; limit?: number } = {}): DriftRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.stack) (where.push("stack = ?"), args.push(filter.stack));
+    if (filter.status) (where.push("status = ?"), args.push(filter.status));
+    const sql = `SELECT * FROM drift ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY last_seen DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toDrift);
+  }
+
+  /** When the stack was last checked for drift, and whether it had any. */
+  lastDriftCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined {
+    const r = this.db.prepare("SELECT * FROM drift_checks WHERE stack = ?").get(stack) as Row | undefined;
+    return r ? { checkedAt: r.checked_at as string, drifted: r.drifted === 1 } : undefined;
   }
 
   getMeta(key: string): string | undefined {

@@ -32,5 +32,20 @@ CREATE TABLE IF NOT EXISTS stacks (
   last_result TEXT,
   apply_mode TEXT NOT NULL DEFAULT 'auto'
 );
+CREATE TABLE IF NOT EXISTS drift (
+  id TEXT PRIMARY KEY,
+  stack TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status TEXT NOT NULL,
+  revision TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  times_seen INTEGER NOT NULL,
+  closed_at TEXT,
+  run_id TEXT NOT NULL,
+  resources TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drift_by_stack ON drift (stack, status);
+CREATE TABLE IF NOT EXISTS drift_checks (stack TEXT PRIMARY KEY, checked_at TEXT NOT NULL, drifted INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;

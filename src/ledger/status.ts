@@ -14,6 +14,9 @@ export interface StackStatus {
   failures: number;
   retryAt: string | null;
   conditions: Condition[];
+  /** Drifted while a drift episode is open, InSync after a clean check, Unknown before any. */
+  health: "Drifted" | "InSync" | "Unknown";
+  lastDriftCheck: string | null;
   lastRun: Run | null;
 }
 
@@ -21,12 +24,19 @@ export interface StackStatus {
 export const STALL_AFTER = 3;
 
 /** A stack's status, derived from its ledger row, its recent runs and the branch head. */
-export function deriveStatus(row: StackRow, recent: Run[], headRevision: string | null): StackStatus {
+export function deriveStatus(
+  row: StackRow,
+  recent: Run[],
+  headRevision: string | null,
+  drift?: { checkedAt: string; drifted: boolean },
+): StackStatus {
   const conditions: Condition[] = [];
-  if (recent.some((r) => r.status === "queued" || r.status === "running")) conditions.push("Reconciling");
+  // Drift checks read; only runs that change the stack make it Reconciling.
+  if (recent.some((r) => (r.status === "queued" || r.status === "running") && r.kind !== "refresh")) conditions.push("Reconciling");
   if (row.failures >= STALL_AFTER) conditions.push("Stalled");
   if (recent.some((r) => r.status === "awaiting_approval")) conditions.push("AwaitingApproval");
   if (conditions.length === 0 && row.lastResult === "succeeded") conditions.push("Ready");
+  const health = !drift ? "Unknown" : drift.drifted ? "Drifted" : "InSync";
   return {
     name: row.name,
     project: row.project,
@@ -39,6 +49,8 @@ export function deriveStatus(row: StackRow, recent: Run[], headRevision: string 
     failures: row.failures,
     retryAt: row.retryAt,
     conditions,
+    health,
+    lastDriftCheck: drift?.checkedAt ?? null,
     lastRun: recent[0] ?? null,
   };
 }

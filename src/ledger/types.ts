@@ -58,3 +58,22 @@ export interface RunResult {
   error?: string | null;
   log?: string;
 }
+
+/** One episode of drift on a stack: opened when first seen, closed when it disappears. */
+export interface DriftRecord {
+  id: string;
+  stack: string;
+  status: "open" | "closed";
+  /** The applied revision the stack was checked against. */
+  revision: string;
+  firstSeen: string;
+  lastSeen: string;
+  timesSeen: number;
+  closedAt: string | null;
+  /** The check run that last saw it. */
+  runId: string;
+  resources: ResourceChange[];
+}
+
+/** What a drift check changed: a new episode, the same one again, one that ended, or nothing. */
+export type DriftTransition = "detected" | "seen-again" | "resolved" | "in-sync";

@@ -86,6 +86,16 @@ export function changedPaths(before: unknown, after: unknown, prefix = ""): stri
   return [prefix || "(value)"];
 }
 
+function valueAt(obj: unknown, pathExpr: string): unknown {
+  if (pathExpr === "(value)") return obj;
+  let cur: unknown = obj;
+  for (const key of pathExpr.split(".")) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[key];
+  }
+  return cur;
+}
+
 function propertiesOf(m: StepMetadata): string[] {
   if (m.detailedDiff && Object.keys(m.detailedDiff).length > 0) return Object.keys(m.detailedDiff).sort();
   const deep = changedPaths(m.old?.inputs ?? {}, m.new?.inputs ?? {});
@@ -100,6 +110,15 @@ function propertiesOf(m: StepMetadata): string[] {
  */
 export class PlanRecorder {
   private readonly steps = new Map<string, ResourceChange>();
+  /**
+   * A refresh reports what it read in the step's outputs event: the state's
+   * values (old) beside the cloud's (new), or a delete when the resource is gone.
+   */
+  private readonly drift: boolean;
+
+  constructor(opts: { drift?: boolean } = {}) {
+    this.drift = opts.drift ?? false;
+  }
   readonly errors: { urn?: string; message: string }[] = [];
   readonly policy: PolicyViolation[] = [];
 
@@ -107,7 +126,9 @@ export class PlanRecorder {
     const parsed = EngineEventSchema.safeParse(raw);
     if (!parsed.success) return;
     const e = parsed.data;
-    const step = e.resourcePreEvent?.metadata;
+    const read = e.resOutputsEvent?.metadata;
+    if (this.drift && read && !isBookkeeping(read.type)) this.recordDrift(read);
+    const step = this.drift ? undefined : e.resourcePreEvent?.metadata;
     if (step && !isBookkeeping(step.type)) {
       const op = OP_KIND[step.op] ?? "same";
       const prev = this.steps.get(step.urn);
@@ -141,6 +162,22 @@ export class PlanRecorder {
     }
   };
 
+  private recordDrift(m: StepMetadata): void {
+    if (m.op === "delete") {
+      this.steps.set(m.urn, { urn: m.urn, type: m.type, op: "deleted", properties: [] });
+      return;
+    }
+    const before = m.old?.outputs ?? {};
+    const after = m.new?.outputs ?? {};
+    const properties = m.op === "update" ? changedPaths(before, after) : [];
+    if (properties.length === 0) {
+      this.steps.set(m.urn, { urn: m.urn, type: m.type, op: "same", properties: [] });
+      return;
+    }
+    const drift = properties.map((p) => ({ path: p, declared: valueAt(before, p), actual: valueAt(after, p) }));
+    this.steps.set(m.urn, { urn: m.urn, type: m.type, op: "drift", properties, drift });
+  }
+
   resources(): ResourceChange[] {
     return [...this.steps.values()];
   }
@@ -149,6 +186,8 @@ export class PlanRecorder {
     const c = emptyCounts();
     for (const r of this.steps.values()) {
       if (r.op in c) c[r.op as keyof ChangeCounts]++;
+      else if (r.op === "drift") c.update++;
+      else if (r.op === "deleted") c.delete++;
       else if (r.op === "read" || r.op === "refresh") c.same++;
     }
     return c;

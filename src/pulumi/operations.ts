@@ -35,7 +35,8 @@ export interface OperationResult {
   log: string;
 }
 
-export type Operation = "preview" | "up";
+/** preview and up as usual; drift-check is a read-only refresh preview; refresh writes the cloud's values into the state. */
+export type Operation = "preview" | "up" | "drift-check" | "refresh";
 
 async function openStack(target: StackTarget): Promise<Stack> {
   const tc = await loadToolchain();
@@ -61,9 +62,9 @@ async function openStack(target: StackTarget): Promise<Stack> {
 export async function runOperation(
   target: StackTarget,
   op: Operation,
-  opts: { onOutput?: (line: string) => void; signal?: AbortSignal } = {},
+  opts: { onOutput?: (line: string) => void; signal?: AbortSignal; refresh?: boolean; onEvent?: (e: unknown) => void } = {},
 ): Promise<OperationResult> {
-  const recorder = new PlanRecorder();
+  const recorder = new PlanRecorder({ drift: op === "drift-check" || op === "refresh" });
   const log: string[] = [];
   const output = (chunk: string) => {
     log.push(chunk);
@@ -72,15 +73,20 @@ export async function runOperation(
   try {
     const stack = await openStack(target);
     const common = {
-      onEvent: recorder.onEvent,
+      onEvent: (e: unknown) => {
+        recorder.onEvent(e);
+        opts.onEvent?.(e);
+      },
       onOutput: output,
       color: "never" as const,
       signal: opts.signal,
       policyPacks: target.policyPacks,
       policyPackConfigs: target.policyPackConfigs,
     };
-    if (op === "preview") await stack.preview(common);
-    else await stack.up(common);
+    if (op === "preview") await stack.preview({ ...common, refresh: opts.refresh });
+    else if (op === "up") await stack.up({ ...common, refresh: opts.refresh });
+    else if (op === "drift-check") await stack.previewRefresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
+    else await stack.refresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
     return { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
   } catch (err) {
     return {

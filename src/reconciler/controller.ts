@@ -3,11 +3,14 @@ import path from "node:path";
 import { discoverStacks, loadSettings, settingsFor, defaultSettings, type Settings, type StackEntry } from "../catalog/index.ts";
 import { Ledger, STALL_AFTER, deriveStatus, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
 import { recoverStack, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
+import { DriftScheduler } from "../drift/index.ts";
+import { Notifier, type Notification, type NotificationTarget } from "../notify/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
 import { affectedStacks } from "./affected.ts";
 import { WorkQueue, type Job } from "./queue.ts";
 import { runStack, type RunMode } from "./stack-run.ts";
+import type { StackReport } from "../report/index.ts";
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -36,6 +39,15 @@ interface StackJob extends Job {
   checkout: string;
   revision: string;
   mode: RunMode;
+  refresh: boolean;
+  trigger: Trigger;
+}
+
+interface EnqueueOptions {
+  mode?: RunMode;
+  approvalOf?: string;
+  /** Refresh before preview and up: drift remediation. */
+  refresh?: boolean;
 }
 
 export class ApprovalError extends Error {
@@ -67,6 +79,8 @@ export class Controller {
   private head: { branch: string; revision: string; checkout: string } | null = null;
   private entries: StackEntry[] = [];
   private readonly queue: WorkQueue<StackJob>;
+  private readonly notifier: Notifier;
+  private readonly scheduler: DriftScheduler;
   private readonly installs = new Map<string, Promise<unknown>>();
   private readonly aborts = new Map<string, AbortController>();
   private syncing: Promise<unknown> = Promise.resolve();
@@ -80,6 +94,10 @@ export class Controller {
     this.ledger = Ledger.open(opts.dataDir);
     this.source = new GitSource(opts.repo, opts.dataDir);
     this.backend = resolveBackend(opts.dataDir, opts.backend);
+    this.notifier = new Notifier(opts.logger);
+    this.scheduler = new DriftScheduler((stack) => {
+      if (!this.stopping) this.checkDrift(stack, "schedule").catch(() => {});
+    });
     this.queue = new WorkQueue<StackJob>(opts.parallelism ?? 2, (old, by) => {
       this.ledger.setRunStatus(old.runId, "skipped", `coalesced: superseded by ${by.runId} at ${by.revision.slice(0, 12)}`);
       this.log.info({ run: old.runId, stack: old.stack, by: by.runId }, "run coalesced");
@@ -167,10 +185,13 @@ export class Controller {
       this.log.error({ err: this.settingsError }, "invalid stackd.yaml");
     }
     this.entries = discoverStacks(checkout);
+    const schedules = new Map<string, string>();
     for (const e of this.entries) {
       const s = settingsFor(this.settings, e.project, e.stack);
       this.ledger.upsertStack({ name: nameOf(e), project: e.project, stack: e.stack, applyMode: s.apply });
+      schedules.set(nameOf(e), s.drift);
     }
+    this.scheduler.update(schedules);
     this.head = { branch, revision, checkout };
     this.ledger.setMeta("head", JSON.stringify({ branch, revision }));
     this.log.info({ branch, revision, stacks: this.entries.length }, "new head");
@@ -245,24 +266,29 @@ export class Controller {
     }
   }
 
-  private enqueue(entry: StackEntry, revision: string, trigger: Trigger, mode?: RunMode, approvalOf?: string): Run {
+  private enqueue(entry: StackEntry, revision: string, trigger: Trigger, o: EnqueueOptions = {}): Run {
     const s = settingsFor(this.settings, entry.project, entry.stack);
-    const runMode: RunMode = mode ?? (s.apply === "manual" ? "preview" : "apply");
-    const kind: RunKind = runMode === "preview" ? "preview" : "up";
+    const runMode: RunMode = o.mode ?? (s.apply === "manual" ? "preview" : "apply");
+    const kind: RunKind = runMode === "preview" ? "preview" : runMode === "drift" || runMode === "adopt" ? "refresh" : "up";
     const name = nameOf(entry);
-    for (const r of this.ledger.listRuns({ stack: name, status: "awaiting_approval" })) {
-      this.ledger.setRunStatus(r.id, "superseded", `superseded by a newer run at ${revision.slice(0, 12)}`);
+    if (runMode === "apply" || runMode === "preview") {
+      for (const r of this.ledger.listRuns({ stack: name, status: "awaiting_approval" })) {
+        this.ledger.setRunStatus(r.id, "superseded", `superseded by a newer run at ${revision.slice(0, 12)}`);
+      }
     }
-    const run = this.ledger.createRun({ stack: name, revision, kind, trigger, approvalOf });
-    const checkout = this.head!.checkout;
+    const run = this.ledger.createRun({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf });
     const job: StackJob = {
       stack: name,
-      dependsOn: s.dependsOn,
+      // Drift checks coalesce among themselves, never with the runs that change the stack.
+      key: runMode === "drift" ? `${name}#drift` : name,
+      dependsOn: runMode === "drift" ? [] : s.dependsOn,
       runId: run.id,
       entry,
-      checkout: revision === this.head?.revision ? checkout : "",
+      checkout: revision === this.head?.revision ? this.head.checkout : "",
       revision,
       mode: runMode,
+      refresh: o.refresh ?? false,
+      trigger,
       run: () => this.execute(job),
     };
     this.queue.push(job);
@@ -289,7 +315,7 @@ export class Controller {
         signal: abort.signal,
         progress: (line: string) => this.log.info({ run: job.runId, stack: job.stack }, line),
       };
-      const out = await runStack(job.entry, ctx, job.mode);
+      const out = await runStack(job.entry, ctx, job.mode, { refresh: job.refresh });
       const interrupted = abort.signal.aborted;
       const status = interrupted
         ? "interrupted"
@@ -299,9 +325,15 @@ export class Controller {
             ? "awaiting_approval"
             : "succeeded";
       this.ledger.finishRun(job.runId, { status, changes: out.changes, resources: out.resources, policy: out.policy, error: out.error, log: out.log });
-      if (status === "succeeded") {
-        this.ledger.recordOutcome(job.stack, { applied: job.revision, stateChanged: out.status === "applied", failed: false, result: "succeeded" });
+      if (job.mode === "drift") {
+        // A drift check reads: it changes neither the applied revision nor the failure streak.
+        if (status === "succeeded") this.afterDriftCheck(job, out.resources);
+        else if (status === "failed") this.notify(job, "run.failed", `drift check failed: ${out.error}`, { error: out.error });
+      } else if (status === "succeeded") {
+        const stateChanged = out.status === "applied" || out.status === "adopted";
+        this.ledger.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, result: "succeeded" });
       } else if (status === "failed") {
+        this.notify(job, "run.failed", `${job.mode} failed: ${out.error}`, { error: out.error });
         const failures = row.failures + 1;
         const delay = Math.min(this.pollIntervalMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
         this.ledger.recordOutcome(job.stack, { failed: true, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
@@ -318,6 +350,42 @@ export class Controller {
       const run = this.ledger.getRun(job.runId)!;
       this.events.emit("finished", run, (Date.now() - started) / 1000);
     }
+  }
+
+  private notify(job: StackJob, event: Notification["event"], summary: string, extra: Partial<Notification> = {}): void {
+    const targets: NotificationTarget[] = this.settings.notifications.map((n) => (typeof n === "string" ? { url: n } : n));
+    if (targets.length === 0) return;
+    this.notifier.send(targets, { event, stack: job.stack, revision: job.revision, runId: job.runId, summary, at: new Date().toISOString(), ...extra });
+  }
+
+  /** Dedupes the check into the stack's drift episode, alerts on changes of episode, and remediates where opted in. */
+  private afterDriftCheck(job: StackJob, resources: StackReport["resources"]): void {
+    const drifted = resources.filter((r) => r.op === "drift" || r.op === "deleted");
+    const { transition, record } = this.ledger.recordDriftCheck(job.stack, { revision: job.revision, runId: job.runId, drifted });
+    this.log.info({ stack: job.stack, transition, drift: record?.id, resources: drifted.length }, "drift check");
+    const counts = `${drifted.filter((r) => r.op === "drift").length} changed, ${drifted.filter((r) => r.op === "deleted").length} deleted out of band`;
+    if (transition === "detected") this.notify(job, "drift.detected", `drift: ${counts}`, { resources: drifted, driftId: record!.id });
+    if (transition === "resolved") this.notify(job, "drift.resolved", "drift resolved: the cloud matches the applied revision again", { driftId: record!.id });
+    if (transition !== "detected" && transition !== "seen-again") return;
+    const remediate = settingsFor(this.settings, job.entry.project, job.entry.stack).remediate;
+    if (remediate === "off" || this.awaitingRemediation(job.stack, job.revision)) return;
+    if (remediate === "adopt") this.enqueue(job.entry, job.revision, "schedule", { mode: "adopt" });
+    else this.enqueue(job.entry, job.revision, "schedule", { refresh: true });
+  }
+
+  /** A remediation of this revision already waits for approval: don't stack another on it. */
+  private awaitingRemediation(stack: string, revision: string): boolean {
+    const last = this.ledger.latestRun(stack, revision);
+    return !!last && last.status === "awaiting_approval";
+  }
+
+  /** Queues a read-only drift check of a stack at its last applied revision. */
+  async checkDrift(name: string, trigger: Trigger): Promise<Run> {
+    const entry = this.entries.find((e) => nameOf(e) === name || e.stack === name);
+    if (!entry) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "usage" });
+    const row = this.ledger.getStack(nameOf(entry));
+    if (!row?.appliedRevision) throw new StackdError(`${nameOf(entry)} has never been applied: nothing to check for drift yet`, { kind: "config" });
+    return this.enqueue(entry, row.appliedRevision, trigger, { mode: "drift" });
   }
 
   /** A manual reconcile (or retry) of one stack at the branch head. */
@@ -350,11 +418,14 @@ export class Controller {
     const entry = this.entries.find((e) => nameOf(e) === run.stack);
     if (!entry) throw new ApprovalError(409, `${run.stack} no longer exists at the branch head`);
     this.ledger.setRunStatus(runId, "approved");
-    return this.enqueue(entry, run.revision, "api", "up", runId);
+    // A remediation preview refreshed first; its approved up must too.
+    return this.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule" });
   }
 
   status(): StackStatus[] {
-    return this.ledger.listStacks().map((row) => deriveStatus(row, this.ledger.listRuns({ stack: row.name, limit: 10 }), this.head?.revision ?? null));
+    return this.ledger
+      .listStacks()
+      .map((row) => deriveStatus(row, this.ledger.listRuns({ stack: row.name, limit: 10 }), this.head?.revision ?? null, this.ledger.lastDriftCheck(row.name)));
   }
 
   info() {
@@ -402,6 +473,7 @@ export class Controller {
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
     clearTimeout(this.pollTimer);
+    this.scheduler.stop();
     for (const job of this.queue.stop()) this.ledger.setRunStatus(job.runId, "skipped", "not run: the service stopped before it started");
     const idle = this.queue.idle();
     const finished = await Promise.race([idle.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
@@ -412,6 +484,7 @@ export class Controller {
       for (const name of new Set(cancelled)) await this.cleanStack(name);
     }
     await this.syncing;
+    await Promise.race([this.notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.ledger.close();
   }
 }

@@ -1,15 +1,17 @@
 /** A unit of work for one stack. */
 export interface Job {
   stack: string;
+  /** Pending jobs with the same key coalesce (default: the stack), e.g. reconciles apart from drift checks. */
+  key?: string;
   dependsOn: string[];
   run: () => Promise<void>;
 }
 
 /**
- * Runs jobs with bounded global parallelism, one at a time per stack, stacks
- * served first come first served. Each stack holds at most one pending job:
- * a newer job replaces (coalesces) the pending one, which is handed to
- * `onSuperseded`. A job waits while any stack it depends on has work pending
+ * Runs jobs with bounded global parallelism, one at a time per stack, first
+ * come first served. Each key (a stack, or a stack and a kind of work) holds at
+ * most one pending job: a newer job replaces (coalesces) the pending one, which
+ * is handed to `onSuperseded`. A job waits while any stack it depends on has work pending
  * or running, so dependencies apply before their dependents.
  */
 export class WorkQueue<J extends Job> {
@@ -32,10 +34,11 @@ export class WorkQueue<J extends Job> {
 
   push(job: J): void {
     if (this.stopped) return;
-    const prev = this.pending.get(job.stack);
+    const key = job.key ?? job.stack;
+    const prev = this.pending.get(key);
     if (prev) this.onSuperseded(prev, job);
-    else this.order.push(job.stack);
-    this.pending.set(job.stack, job);
+    else this.order.push(key);
+    this.pending.set(key, job);
     this.pump();
   }
 
@@ -44,7 +47,12 @@ export class WorkQueue<J extends Job> {
   }
 
   isBusy(stack: string): boolean {
-    return this.pending.has(stack) || this.running.has(stack);
+    return this.running.has(stack) || [...this.pending.values()].some((j) => j.stack === stack);
+  }
+
+  /** Whether work with this key is waiting to start. */
+  isPending(key: string): boolean {
+    return this.pending.has(key);
   }
 
   /** Stops starting jobs; returns the jobs that will now never run. */
@@ -68,14 +76,15 @@ export class WorkQueue<J extends Job> {
   private pump(): void {
     if (this.stopped) return;
     for (let i = 0; i < this.order.length && this.running.size < this.parallelism; ) {
-      const stack = this.order[i]!;
-      const job = this.pending.get(stack)!;
+      const key = this.order[i]!;
+      const job = this.pending.get(key)!;
+      const stack = job.stack;
       if (this.running.has(stack) || this.blocked(job)) {
         i++;
         continue;
       }
       this.order.splice(i, 1);
-      this.pending.delete(stack);
+      this.pending.delete(key);
       const done = job
         .run()
         .catch(() => {})

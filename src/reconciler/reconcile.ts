@@ -10,8 +10,10 @@ export interface ReconcileOptions {
   branch?: string;
   /** A ref to check out instead of the branch head (branch, tag or sha). */
   ref?: string;
-  /** apply (default) previews and applies; preview only previews, with the policy packs. */
-  mode?: "apply" | "preview";
+  /** apply (default) previews and applies; preview only previews, with the policy packs; drift checks for drift. */
+  mode?: "apply" | "preview" | "drift";
+  /** Only these stacks ("project/stack" or "stack"). */
+  stacks?: string[];
   backend?: string;
   dataDir: string;
   /** Extra environment for every Pulumi operation (cloud endpoint, credentials). */
@@ -42,7 +44,9 @@ export async function reconcile(opts: ReconcileOptions): Promise<Report> {
   const checkout = await source.checkout(revision);
   const loaded = loadSettings(checkout);
   if (!loaded.ok) throw new StackdError(loaded.error, { kind: "config" });
-  const entries = discoverStacks(checkout);
+  const wanted = opts.stacks;
+  const entries = discoverStacks(checkout).filter((e) => !wanted || wanted.some((w) => w === e.stack || w === `${e.project}/${e.stack}`));
+  if (wanted && entries.length === 0) throw new StackdError(`no stack named ${wanted.join(", ")} at ${revision.slice(0, 12)}`, { kind: "usage" });
   progress(`found ${entries.length} stack(s): ${entries.map((e) => `${e.project}/${e.stack}`).join(", ") || "none"}`);
   const ctx: RunContext = { checkout, settings: loaded.settings, backend, env: opts.env, installs: new Map(), progress };
   const stacks = [];

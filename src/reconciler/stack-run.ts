@@ -21,8 +21,15 @@ export interface RunContext {
  * apply: preview, then up when the preview shows changes.
  * preview: preview only (status "previewed" when there are changes).
  * up: up directly (an approved preview).
+ * drift: a read-only refresh preview (status "drifted" or "in-sync").
+ * adopt: refresh the cloud's values into the state, then preview what the code would change back.
  */
-export type RunMode = "apply" | "preview" | "up";
+export type RunMode = "apply" | "preview" | "up" | "drift" | "adopt";
+
+export interface RunOptions {
+  /** Refresh the state from the cloud before previewing and applying (drift remediation). */
+  refresh?: boolean;
+}
 
 export interface StackOutcome extends StackReport {
   log: string;
@@ -59,7 +66,7 @@ export function hasChanges(r: { changes: StackReport["changes"] }): boolean {
 }
 
 /** Runs one stack at the checked-out revision. Never throws: failures are outcomes. */
-export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode): Promise<StackOutcome> {
+export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpts: RunOptions = {}): Promise<StackOutcome> {
   const name = `${entry.project}/${entry.stack}`;
   const base = { project: entry.project, stack: entry.stack, policy: [], log: "" };
   const failed = (error: string): StackOutcome => ({ ...base, status: "failed", changes: emptyCounts(), resources: [], error });
@@ -73,9 +80,10 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
       return failed(messageOf(err));
     }
   }
-  let packs: PreparedPacks;
+  let packs: PreparedPacks = { names: [], dirs: [], configs: [] };
   try {
-    packs = await preparedPacks(entry, ctx);
+    // A drift check previews nothing the packs could judge.
+    if (mode !== "drift") packs = await preparedPacks(entry, ctx);
   } catch (err) {
     return failed(messageOf(err));
   }
@@ -88,8 +96,22 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     policyPacks: packs.dirs,
     policyPackConfigs: packs.configs,
   };
-  const opts = { signal: ctx.signal };
+  const opts = { signal: ctx.signal, refresh: runOpts.refresh };
   let log = "";
+  if (mode === "drift") {
+    ctx.progress(`${name}: checking drift`);
+    const check = await runOperation(target, "drift-check", opts);
+    const drifted = check.resources.filter((r) => r.op === "drift" || r.op === "deleted");
+    const status = !check.ok ? "failed" : drifted.length > 0 ? "drifted" : "in-sync";
+    ctx.progress(`${name}: ${status}${drifted.length ? ` (${drifted.length} resource(s))` : ""}`);
+    return { ...base, status, changes: check.changes, resources: check.resources, error: check.ok ? null : locate(entry, check.error), log: check.log };
+  }
+  if (mode === "adopt") {
+    ctx.progress(`${name}: refreshing the state from the cloud`);
+    const refresh = await runOperation(target, "refresh", opts);
+    log += refresh.log;
+    if (!refresh.ok) return { ...base, status: "failed", changes: refresh.changes, resources: refresh.resources, error: locate(entry, refresh.error), log };
+  }
   if (mode !== "up") {
     ctx.progress(`${name}: previewing`);
     const preview = await runOperation(target, "preview", opts);
@@ -103,11 +125,15 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     if (!preview.ok) return { ...outcome, status: "failed", error: locate(entry, preview.error) };
     if (!hasChanges(preview)) {
       ctx.progress(`${name}: no changes`);
-      return { ...outcome, status: "unchanged", error: null };
+      return { ...outcome, status: mode === "adopt" ? "adopted" : "unchanged", error: null };
     }
     if (mode === "preview") {
       ctx.progress(`${name}: previewed`);
       return { ...outcome, status: "previewed", error: null };
+    }
+    if (mode === "adopt") {
+      ctx.progress(`${name}: adopted; ${preview.resources.filter((r) => r.op !== "same").length} resource(s) now differ from the code`);
+      return { ...outcome, status: "adopted", error: null };
     }
   }
   ctx.progress(`${name}: applying`);

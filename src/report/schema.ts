@@ -6,12 +6,20 @@ import { z } from "zod";
  */
 export const ResourceOp = z.enum(["create", "update", "replace", "delete", "same", "read", "refresh", "drift", "deleted"]);
 
+/** For drift: the value git declares (the state stackd applied) beside the value the cloud has. */
+export const PropertyDriftSchema = z.object({
+  path: z.string(),
+  declared: z.unknown(),
+  actual: z.unknown(),
+});
+
 export const ResourceChangeSchema = z.object({
   urn: z.string(),
   type: z.string(),
   op: ResourceOp,
   /** Top-level or nested property paths that differ, e.g. "tags.owner". */
   properties: z.array(z.string()),
+  drift: z.array(PropertyDriftSchema).optional(),
 });
 
 export const ChangeCountsSchema = z.object({
@@ -30,7 +38,7 @@ export const PolicyViolationSchema = z.object({
   urn: z.string().optional(),
 });
 
-export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped"]);
+export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped", "drifted", "in-sync", "adopted"]);
 
 export const StackReportSchema = z.object({
   project: z.string(),
@@ -48,6 +56,7 @@ export const ReportSchema = z.object({
 });
 
 export type ResourceChange = z.infer<typeof ResourceChangeSchema>;
+export type PropertyDrift = z.infer<typeof PropertyDriftSchema>;
 export type ChangeCounts = z.infer<typeof ChangeCountsSchema>;
 export type PolicyViolation = z.infer<typeof PolicyViolationSchema>;
 export type StackReport = z.infer<typeof StackReportSchema>;

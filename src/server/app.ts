@@ -119,6 +119,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     postReconcile(`${req.params.project}/${req.params.stack}`, req, reply),
   );
 
+  app.get("/api/drift", async () => ({ open: controller.ledger.listDrift({ status: "open" }) }));
+
+  const getDrift = async (name: string, reply: FastifyReply) => {
+    const s = findStack(name);
+    if (!s) return fail(reply, 404, `no stack named "${name}"`);
+    return { stack: s.name, health: s.health, lastCheck: s.lastDriftCheck, episodes: controller.ledger.listDrift({ stack: s.name, limit: 20 }) };
+  };
+  app.get<{ Params: { name: string } }>("/api/stacks/:name/drift", (req, reply) => getDrift(req.params.name, reply));
+  app.get<{ Params: { project: string; stack: string } }>("/api/stacks/:project/:stack/drift", (req, reply) =>
+    getDrift(`${req.params.project}/${req.params.stack}`, reply),
+  );
+
+  const postDrift = async (name: string, req: FastifyRequest, reply: FastifyReply) => {
+    if (!authorizeWrite(req, reply)) return reply;
+    try {
+      return reply.code(202).send(await controller.checkDrift(name, "api"));
+    } catch (err) {
+      const kind = err instanceof StackdError ? err.kind : "runtime";
+      return fail(reply, kind === "usage" ? 404 : kind === "config" ? 409 : 500, messageOf(err));
+    }
+  };
+  app.post<{ Params: { name: string } }>("/api/stacks/:name/drift", (req, reply) => postDrift(req.params.name, req, reply));
+  app.post<{ Params: { project: string; stack: string } }>("/api/stacks/:project/:stack/drift", (req, reply) =>
+    postDrift(`${req.params.project}/${req.params.stack}`, req, reply),
+  );
+
   app.get("/api/runs", async (req, reply) => {
     const q = RunsQuery.safeParse(req.query);
     if (!q.success) return fail(reply, 400, zodReason(q.error));

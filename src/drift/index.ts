@@ -1,0 +1,1 @@
+export { DriftScheduler } from "./scheduler.ts";

@@ -1,0 +1,1 @@
+export { Notifier, type Notification, type NotificationTarget, type NotificationEventName } from "./notifier.ts";

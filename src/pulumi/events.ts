@@ -132,8 +132,10 @@ export class PlanRecorder {
     if (step && !isBookkeeping(step.type)) {
       const op = OP_KIND[step.op] ?? "same";
       const prev = this.steps.get(step.urn);
-      // A replacement arrives as several steps; the first carries the diff.
-      if (!prev || (prev.op !== "replace" && op === "replace")) {
+      // A replacement arrives as several steps; the first carries the diff. With
+      // refresh, a resource's refresh step comes before the step that changes it.
+      const passive = (o: string) => o === "refresh" || o === "read" || o === "same";
+      if (!prev || (prev.op !== "replace" && op === "replace") || (passive(prev.op) && !passive(op))) {
         const properties = op === "same" || op === "read" ? [] : op === "create" || op === "delete" ? [] : propertiesOf(step);
         this.steps.set(step.urn, { urn: step.urn, type: step.type, op, properties });
       }

@@ -14,6 +14,7 @@ const StepMetadataSchema = z.looseObject({
 });
 
 export const EngineEventSchema = z.looseObject({
+  sequence: z.number().int().nullish(),
   resourcePreEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
   resOutputsEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
   resOpFailedEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
@@ -121,11 +122,13 @@ export class PlanRecorder {
   }
   readonly errors: { urn?: string; message: string }[] = [];
   readonly policy: PolicyViolation[] = [];
+  private readonly sequences = new Set<number>();
 
   readonly onEvent = (raw: unknown): void => {
     const parsed = EngineEventSchema.safeParse(raw);
     if (!parsed.success) return;
     const e = parsed.data;
+    if (typeof e.sequence === "number") this.sequences.add(e.sequence);
     const read = e.resOutputsEvent?.metadata;
     if (this.drift && read && !isBookkeeping(read.type)) this.recordDrift(read);
     const step = this.drift ? undefined : e.resourcePreEvent?.metadata;
@@ -178,6 +181,18 @@ export class PlanRecorder {
     }
     const drift = properties.map((p) => ({ path: p, declared: valueAt(before, p), actual: valueAt(after, p) }));
     this.steps.set(m.urn, { urn: m.urn, type: m.type, op: "drift", properties, drift });
+  }
+
+  /**
+   * Events the Automation API failed to deliver: gaps in the engine's sequence
+   * numbers. Its reader of the event log sometimes splits a large event line
+   * and drops it (pulumi/pulumi#6768); a plan with a gap may miss a resource.
+   */
+  lostEvents(): number {
+    if (this.sequences.size === 0) return 0;
+    const max = Math.max(...this.sequences);
+    const min = Math.min(...this.sequences);
+    return max - min + 1 - this.sequences.size;
   }
 
   resources(): ResourceChange[] {

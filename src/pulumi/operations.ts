@@ -64,6 +64,24 @@ export async function runOperation(
   op: Operation,
   opts: { onOutput?: (line: string) => void; signal?: AbortSignal; refresh?: boolean; onEvent?: (e: unknown) => void } = {},
 ): Promise<OperationResult> {
+  // Read-only operations are repeated when the event stream lost an event, so
+  // a plan or drift report never silently misses a resource.
+  const attempts = op === "preview" || op === "drift-check" ? 3 : 1;
+  let result: OperationResult;
+  let lost = 0;
+  for (let attempt = 1; ; attempt++) {
+    ({ result, lost } = await runOnce(target, op, opts));
+    if (lost === 0 || attempt >= attempts || opts.signal?.aborted) break;
+  }
+  if (lost > 0) result.log += `\nstackd: warning: ${lost} engine event(s) were lost in transit; this plan may miss resources\n`;
+  return result;
+}
+
+async function runOnce(
+  target: StackTarget,
+  op: Operation,
+  opts: { onOutput?: (line: string) => void; signal?: AbortSignal; refresh?: boolean; onEvent?: (e: unknown) => void },
+): Promise<{ result: OperationResult; lost: number }> {
   const recorder = new PlanRecorder({ drift: op === "drift-check" || op === "refresh" });
   const log: string[] = [];
   const output = (chunk: string) => {
@@ -87,9 +105,10 @@ export async function runOperation(
     else if (op === "up") await stack.up({ ...common, refresh: opts.refresh });
     else if (op === "drift-check") await stack.previewRefresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
     else await stack.refresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
-    return { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
+    const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
+    return { result, lost: recorder.lostEvents() };
   } catch (err) {
-    return {
+    const result = {
       ok: false,
       resources: recorder.resources(),
       policy: recorder.policy,
@@ -97,6 +116,7 @@ export async function runOperation(
       error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err), target.programDir),
       log: log.join(""),
     };
+    return { result, lost: recorder.lostEvents() };
   }
 }
 

@@ -4,6 +4,7 @@ import { reconcileCommand } from "./reconcile.ts";
 import { serveCommand } from "./serve.ts";
 import { policyCheckCommand } from "./policy.ts";
 import { driftCommand } from "./drift.ts";
+import { previewCommand } from "./preview.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
@@ -47,6 +48,18 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
     .action(action((opts) => policyCheckCommand(opts)));
+
+  program
+    .command("preview")
+    .description("preview what a change (branch, PR ref, sha) would do to the stacks it affects; applies nothing (exit 0 none, 2 changes, 1 error)")
+    .requiredOption("--repo <path|url>", "git repository holding Pulumi projects")
+    .requiredOption("--ref <head>", "the change's head: branch, refs/pull/N/head or sha")
+    .option("--base <branch>", "the branch it would merge into (default: the default branch)")
+    .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--format <md|json>", "output format", "md")
+    .option("--out <file>", "write the report to a file instead of stdout")
+    .action(action((opts) => previewCommand(opts)));
 
   program
     .command("drift")

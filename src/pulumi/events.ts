@@ -140,7 +140,13 @@ export class PlanRecorder {
       const passive = (o: string) => o === "refresh" || o === "read" || o === "same";
       if (!prev || (prev.op !== "replace" && op === "replace") || (passive(prev.op) && !passive(op))) {
         const properties = op === "same" || op === "read" ? [] : op === "create" || op === "delete" ? [] : propertiesOf(step);
-        this.steps.set(step.urn, { urn: step.urn, type: step.type, op, properties });
+        const change: ResourceChange = { urn: step.urn, type: step.type, op, properties };
+        if (op === "update" || op === "replace") {
+          const before = step.old?.inputs ?? {};
+          const after = step.new?.inputs ?? {};
+          change.diff = properties.map((p) => ({ path: p, old: valueAt(before, p), new: valueAt(after, p) }));
+        }
+        this.steps.set(step.urn, change);
       }
     }
     const diag = e.diagnosticEvent;

@@ -120,6 +120,20 @@ async function runOnce(
   }
 }
 
+/** Whether the stack exists in its backend (without creating it). */
+export async function stackExists(target: StackTarget): Promise<boolean> {
+  const tc = await loadToolchain();
+  fs.mkdirSync(target.pulumiHome, { recursive: true });
+  const ws = await LocalWorkspace.create({
+    workDir: target.workDir,
+    pulumiCommand: tc.command,
+    pulumiHome: target.pulumiHome,
+    envVars: engineEnv(tc, { PULUMI_BACKEND_URL: target.backendUrl, PULUMI_CONFIG_PASSPHRASE: target.passphrase, ...target.env }),
+  });
+  const stacks = await ws.listStacks();
+  return stacks.some((s) => s.name === target.stack || s.name.endsWith(`/${target.stack}`));
+}
+
 /**
  * Clears what an interrupted update leaves behind: the stack's lock (`pulumi
  * cancel`, which for self-managed backends deletes the lock files) and the

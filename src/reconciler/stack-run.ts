@@ -1,7 +1,9 @@
 import path from "node:path";
 import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
 import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
-import { installDependencies, runOperation, type BackendSettings } from "../pulumi/index.ts";
+import fs from "node:fs";
+import os from "node:os";
+import { installDependencies, runOperation, stackExists, type BackendSettings } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { messageOf } from "../support/index.ts";
 
@@ -29,6 +31,11 @@ export type RunMode = "apply" | "preview" | "up" | "drift" | "adopt";
 export interface RunOptions {
   /** Refresh the state from the cloud before previewing and applying (drift remediation). */
   refresh?: boolean;
+  /**
+   * For previews that must not write state (pull requests): a stack that does
+   * not exist yet is previewed in a throwaway backend instead of being created.
+   */
+  scratchBackendForNewStacks?: boolean;
 }
 
 export interface StackOutcome extends StackReport {
@@ -96,6 +103,11 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     policyPacks: packs.dirs,
     policyPackConfigs: packs.configs,
   };
+  if (runOpts.scratchBackendForNewStacks && !(await stackExists(target).catch(() => false))) {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-scratch-"));
+    ctx.progress(`${name}: new stack: previewing in a scratch backend`);
+    target.backendUrl = `file://${scratch}`;
+  }
   const opts = { signal: ctx.signal, refresh: runOpts.refresh };
   let log = "";
   if (mode === "drift") {

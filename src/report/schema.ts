@@ -13,6 +13,13 @@ export const PropertyDriftSchema = z.object({
   actual: z.unknown(),
 });
 
+/** For a planned update or replacement: a property's current value and the value it will get. */
+export const PropertyChangeSchema = z.object({
+  path: z.string(),
+  old: z.unknown(),
+  new: z.unknown(),
+});
+
 export const ResourceChangeSchema = z.object({
   urn: z.string(),
   type: z.string(),
@@ -20,6 +27,7 @@ export const ResourceChangeSchema = z.object({
   /** Top-level or nested property paths that differ, e.g. "tags.owner". */
   properties: z.array(z.string()),
   drift: z.array(PropertyDriftSchema).optional(),
+  diff: z.array(PropertyChangeSchema).optional(),
 });
 
 export const ChangeCountsSchema = z.object({
@@ -52,11 +60,14 @@ export const StackReportSchema = z.object({
 
 export const ReportSchema = z.object({
   revision: z.string(),
+  /** Previews: the merge base the head was compared with. */
+  base: z.string().optional(),
   stacks: z.array(StackReportSchema),
 });
 
 export type ResourceChange = z.infer<typeof ResourceChangeSchema>;
 export type PropertyDrift = z.infer<typeof PropertyDriftSchema>;
+export type PropertyChange = z.infer<typeof PropertyChangeSchema>;
 export type ChangeCounts = z.infer<typeof ChangeCountsSchema>;
 export type PolicyViolation = z.infer<typeof PolicyViolationSchema>;
 export type StackReport = z.infer<typeof StackReportSchema>;

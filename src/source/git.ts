@@ -98,6 +98,15 @@ export class GitSource {
     return dir;
   }
 
+  /** The best common ancestor of two commits: where a branch left its base. */
+  async mergeBase(a: string, b: string): Promise<string> {
+    try {
+      return (await this.git().raw(["merge-base", a, b])).trim();
+    } catch {
+      throw new StackdError(`${a.slice(0, 12)} and ${b.slice(0, 12)} have no common history`, { kind: "config", where: `repository ${this.repo}` });
+    }
+  }
+
   /** Commits after `from` up to and including `to`, oldest first (at most `limit`, the newest kept). */
   async commitsBetween(from: string, to: string, limit = 50): Promise<string[]> {
     const out = await this.git().raw(["rev-list", "--reverse", `--max-count=${limit}`, `${from}..${to}`]);

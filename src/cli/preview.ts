@@ -1,0 +1,38 @@
+import fs from "node:fs";
+import { renderMarkdown } from "../previews/index.ts";
+import { previewChange } from "../reconciler/index.ts";
+import { StackdError } from "../support/index.ts";
+
+export interface PreviewFlags {
+  repo: string;
+  ref: string;
+  base?: string;
+  backend?: string;
+  dataDir: string;
+  format: string;
+  out?: string;
+}
+
+/**
+ * `stackd preview`: the infrastructure plan of a change, for review. Exit 0 no
+ * changes, 2 changes (or a blocking policy violation), 1 error, as terraform's
+ * -detailed-exitcode.
+ */
+export async function previewCommand(flags: PreviewFlags): Promise<number> {
+  if (flags.format !== "md" && flags.format !== "json") {
+    throw new StackdError(`unknown format "${flags.format}": use md or json`, { kind: "usage", where: "--format" });
+  }
+  const report = await previewChange({
+    repo: flags.repo,
+    ref: flags.ref,
+    base: flags.base,
+    backend: flags.backend,
+    dataDir: flags.dataDir,
+    onProgress: (line) => process.stderr.write(`stackd: ${line}\n`),
+  });
+  const text = flags.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderMarkdown(report, { baseLabel: flags.base })}\n`;
+  if (flags.out) fs.writeFileSync(flags.out, text);
+  else process.stdout.write(text);
+  if (report.stacks.some((s) => s.status === "failed")) return 1;
+  return report.stacks.some((s) => s.status === "previewed" || s.status === "blocked") ? 2 : 0;
+}

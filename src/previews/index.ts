@@ -1,0 +1,2 @@
+export { renderMarkdown, COMMENT_MARKER, DEFAULT_MAX_CHARS } from "./markdown.ts";
+export { GitHubReporter, type GitHubSettings, type PullRequestRef } from "./github.ts";

@@ -101,6 +101,13 @@ describe("affectedStacks", () => {
       stacks: { "net/dev": { watch: ["shared/**"] }, "root/*": { dependsOn: ["net/dev"] } },
     });
     expect([...affectedStacks(entries, settings, ["shared/vpc.json"])].sort()).toEqual(["net/dev", "root/dev", "root/prod"]);
-    expect([...affectedStacks(entries, settings, ["README.md"])].sort()).toEqual(["root/dev", "root/prod"]);
+    expect([...affectedStacks(entries, settings, ["lib/util.ts"])].sort()).toEqual(["root/dev", "root/prod"]);
+  });
+
+  it("ignored paths (default: markdown) affect nothing, even inside a project", () => {
+    expect(affectedStacks(entries, defaultSettings(), ["README.md", "net/docs/USAGE.md"]).size).toBe(0);
+    const settings = SettingsSchema.parse({ ignore: ["examples/**"] });
+    expect(affectedStacks(entries, settings, ["examples/a.ts"]).size).toBe(0);
+    expect(affectedStacks(entries, settings, ["README.md"]).size).toBe(2);
   });
 });

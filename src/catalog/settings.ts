@@ -66,8 +66,12 @@ export const SettingsSchema = z.strictObject({
   parallelism: z.number().int().min(1).max(64).default(2),
   /** Paths (globs) whose change affects every stack. */
   watch: z.array(z.string().min(1)).default([]),
+  /** Paths (globs) whose change affects no stack, even inside a project directory. */
+  ignore: z.array(z.string().min(1)).default(["**/*.md"]),
   /** Policy packs run with every preview; default: policies/ when it holds a pack. [] turns them off. */
   policyPacks: z.array(PolicyPackSchema).optional(),
+  /** Pull request previews: forks are previewed only when allowed (their code runs with stackd's credentials). */
+  previews: z.strictObject({ forks: z.boolean().default(false) }).default({ forks: false }),
   /** Where drift and failure events are POSTed (JSON; Slack incoming webhooks get Slack's text format). */
   notifications: z.array(NotificationSchema).default([]),
   /** Per stack, keyed by "project/stack", "stack" or a glob of either; later keys override earlier ones. */

@@ -39,6 +39,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   repo ??= ".";
   const webhookSecret = process.env.STACKD_WEBHOOK_SECRET || undefined;
   const apiToken = process.env.STACKD_API_TOKEN || undefined;
+  const githubToken = process.env.STACKD_GITHUB_TOKEN || undefined;
+  registerSecret(githubToken);
   registerSecret(webhookSecret);
   registerSecret(apiToken);
   registerSecret(resolveBackend(flags.dataDir, flags.backend).passphrase);
@@ -54,6 +56,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     pollIntervalMs: pollSeconds === undefined ? undefined : pollSeconds * 1000,
     parallelism: intFlag(flags.parallelism, "--parallelism"),
     settingsFile: flags.config,
+    github: githubToken ? { token: githubToken, baseUrl: process.env.STACKD_GITHUB_API_URL || "https://api.github.com" } : undefined,
     logger,
   });
   const server = await buildServer({ controller, apiToken, webhookSecret });

@@ -6,7 +6,7 @@ import { mask } from "../credentials/index.ts";
 import { SCHEMA } from "./schema.sql.ts";
 import type { ResourceChange } from "../report/index.ts";
 import { shortHash } from "../support/index.ts";
-import type { DriftRecord, DriftTransition, Run, RunKind, RunResult, RunStatus, RunWithLog, StackRow, Trigger } from "./types.ts";
+import type { PreviewRecord, PreviewStatus, DriftRecord, DriftTransition, Run, RunKind, RunResult, RunStatus, RunWithLog, StackRow, Trigger } from "./types.ts";
 
 type Row = Record<string, unknown>;
 
@@ -53,6 +53,24 @@ function toDrift(r: Row): DriftRecord {
 function fingerprint(drifted: ResourceChange[]): string {
   const canonical = [...drifted].sort((a, b) => a.urn.localeCompare(b.urn)).map((r) => [r.urn, r.op, r.drift ?? []]);
   return shortHash(JSON.stringify(canonical));
+}
+
+function toPreview(r: Row): PreviewRecord {
+  return {
+    id: r.id as string,
+    repo: r.repo as string,
+    pr: r.pr as number,
+    head: r.head as string,
+    base: r.base as string,
+    status: r.status as PreviewStatus,
+    createdAt: r.created_at as string,
+    finishedAt: (r.finished_at as string) ?? null,
+    report: parse(r.report),
+    markdown: (r.markdown as string) ?? null,
+    error: (r.error as string) ?? null,
+    checkRunId: (r.check_run_id as number) ?? null,
+    commentId: (r.comment_id as number) ?? null,
+  };
 }
 
 function toStack(r: Row): StackRow {
@@ -253,6 +271,49 @@ export class Ledger {
   lastDriftCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined {
     const r = this.db.prepare("SELECT * FROM drift_checks WHERE stack = ?").get(stack) as Row | undefined;
     return r ? { checkedAt: r.checked_at as string, drifted: r.drifted === 1 } : undefined;
+  }
+
+  createPreview(p: { repo: string; pr: number; head: string; base: string; status?: PreviewStatus; error?: string }): PreviewRecord {
+    const id = `preview_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+    const seq = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM previews").get() as Row).n as number;
+    this.db
+      .prepare("INSERT INTO previews (id, seq, repo, pr, head, base, status, created_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(id, seq, p.repo, p.pr, p.head, p.base, p.status ?? "queued", now(), p.error ? mask(p.error) : null);
+    return this.getPreview(id)!;
+  }
+
+  updatePreview(id: string, f: { status?: PreviewStatus; report?: unknown; markdown?: string; error?: string; checkRunId?: number; commentId?: number }): void {
+    const finished = f.status && !["queued", "running"].includes(f.status) ? now() : null;
+    this.db
+      .prepare(
+        `UPDATE previews SET status = COALESCE(?, status), report = COALESCE(?, report), markdown = COALESCE(?, markdown),
+           error = COALESCE(?, error), check_run_id = COALESCE(?, check_run_id), comment_id = COALESCE(?, comment_id),
+           finished_at = COALESCE(finished_at, ?) WHERE id = ?`,
+      )
+      .run(
+        f.status ?? null,
+        json(f.report),
+        f.markdown !== undefined ? mask(f.markdown) : null,
+        f.error ? mask(f.error) : null,
+        f.checkRunId ?? null,
+        f.commentId ?? null,
+        finished,
+        id,
+      );
+  }
+
+  getPreview(id: string): PreviewRecord | undefined {
+    const r = this.db.prepare("SELECT * FROM previews WHERE id = ?").get(id) as Row | undefined;
+    return r ? toPreview(r) : undefined;
+  }
+
+  listPreviews(filter: { repo?: string; pr?: number; limit?: number } = {}): PreviewRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.repo) (where.push("repo = ?"), args.push(filter.repo));
+    if (filter.pr !== undefined) (where.push("pr = ?"), args.push(filter.pr));
+    const sql = `SELECT * FROM previews ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(toPreview);
   }
 
   getMeta(key: string): string | undefined {

@@ -47,5 +47,22 @@ CREATE TABLE IF NOT EXISTS drift (
 );
 CREATE INDEX IF NOT EXISTS drift_by_stack ON drift (stack, status);
 CREATE TABLE IF NOT EXISTS drift_checks (stack TEXT PRIMARY KEY, checked_at TEXT NOT NULL, drifted INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS previews (
+  id TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  repo TEXT NOT NULL,
+  pr INTEGER NOT NULL,
+  head TEXT NOT NULL,
+  base TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  finished_at TEXT,
+  report TEXT,
+  markdown TEXT,
+  error TEXT,
+  check_run_id INTEGER,
+  comment_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS previews_by_pr ON previews (repo, pr, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;

@@ -1,4 +1,4 @@
-import type { ChangeCounts, PolicyViolation, ResourceChange } from "../report/index.ts";
+import type { ChangeCounts, PolicyViolation, Report, ResourceChange } from "../report/index.ts";
 
 export type RunKind = "preview" | "up" | "refresh" | "destroy";
 export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry";
@@ -77,3 +77,22 @@ export interface DriftRecord {
 
 /** What a drift check changed: a new episode, the same one again, one that ended, or nothing. */
 export type DriftTransition = "detected" | "seen-again" | "resolved" | "in-sync";
+
+export type PreviewStatus = "queued" | "running" | "completed" | "failed" | "superseded" | "ignored";
+
+/** A pull request's preview: one per push. */
+export interface PreviewRecord {
+  id: string;
+  repo: string;
+  pr: number;
+  head: string;
+  base: string;
+  status: PreviewStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  report: Report | null;
+  markdown: string | null;
+  error: string | null;
+  checkRunId: number | null;
+  commentId: number | null;
+}

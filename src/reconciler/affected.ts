@@ -9,18 +9,20 @@ const under = (dir: string, p: string) => dir === "" || p === dir || p.startsWit
 /**
  * Whether a change to `changed` paths affects a stack: its own config file,
  * files of its project (not other stacks' config files, not nested projects),
- * stackd.yaml, policies/, `watch` globs, or a stack it depends on.
+ * stackd.yaml, policies/, `watch` globs, or a stack it depends on. Paths
+ * matching `ignore` (default: markdown) affect nothing.
  */
 export function affectedStacks(entries: StackEntry[], settings: Settings, changed: string[]): Set<string> {
   const name = (e: StackEntry) => `${e.project}/${e.stack}`;
   const configFiles = new Set(entries.map((e) => e.configFile));
   const projectDirs = [...new Set(entries.map((e) => e.projectDir))];
+  const relevant = changed.filter((p) => !settings.ignore.some((g) => path.matchesGlob(p, g)));
   const direct = new Set<string>();
   for (const e of entries) {
     const own = settingsFor(settings, e.project, e.stack);
     const globs = [...settings.watch, ...own.watch];
     const nested = projectDirs.filter((d) => d !== e.projectDir && under(e.projectDir, d));
-    const hit = changed.some(
+    const hit = relevant.some(
       (p) =>
         p === e.configFile ||
         p === SETTINGS_FILE ||

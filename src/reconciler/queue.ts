@@ -5,6 +5,8 @@ export interface Job {
   key?: string;
   dependsOn: string[];
   run: () => Promise<void>;
+  /** Called instead of the queue's handler when a newer job with the same key replaces this one. */
+  superseded?: () => void;
 }
 
 /**
@@ -36,7 +38,10 @@ export class WorkQueue<J extends Job> {
     if (this.stopped) return;
     const key = job.key ?? job.stack;
     const prev = this.pending.get(key);
-    if (prev) this.onSuperseded(prev, job);
+    if (prev) {
+      if (prev.superseded) prev.superseded();
+      else this.onSuperseded(prev, job);
+    }
     else this.order.push(key);
     this.pending.set(key, job);
     this.pump();

@@ -4,7 +4,7 @@ import { mask } from "../credentials/index.ts";
 import { ApprovalError, type Controller } from "../reconciler/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
 import { createMetrics } from "./metrics.ts";
-import { GitPushSchema, GithubPushSchema, validGithubSignature, validSharedSecret } from "./webhooks.ts";
+import { GitPushSchema, GithubPullRequestSchema, GithubPushSchema, validGithubSignature, validSharedSecret } from "./webhooks.ts";
 
 export interface ServerOptions {
   controller: Controller;
@@ -121,6 +121,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get("/api/drift", async () => ({ open: controller.ledger.listDrift({ status: "open" }) }));
 
+  const PreviewsQuery = z.object({ pr: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) });
+  app.get("/api/previews", async (req, reply) => {
+    const q = PreviewsQuery.safeParse(req.query);
+    if (!q.success) return fail(reply, 400, zodReason(q.error));
+    // The list leaves the bulky bodies out; /api/previews/:id has them.
+    const previews = controller.ledger.listPreviews({ pr: q.data.pr, limit: q.data.limit }).map(({ report, markdown, ...p }) => ({
+      ...p,
+      stacks: report?.stacks.map((s) => ({ stack: `${s.project}/${s.stack}`, status: s.status, changes: s.changes })) ?? [],
+    }));
+    return { previews };
+  });
+  app.get<{ Params: { id: string } }>("/api/previews/:id", async (req, reply) => {
+    return controller.ledger.getPreview(req.params.id) ?? fail(reply, 404, `no preview ${req.params.id}`);
+  });
+
   const getDrift = async (name: string, reply: FastifyReply) => {
     const s = findStack(name);
     if (!s) return fail(reply, 404, `no stack named "${name}"`);
@@ -177,6 +192,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const body = parseJson(req);
     if (!body.ok) return fail(reply, 400, body.error);
     if (event === "ping") return { pong: true };
+    if (event === "pull_request") {
+      const pr = GithubPullRequestSchema.safeParse(body.value);
+      if (!pr.success) return fail(reply, 400, `not a pull_request event payload: ${zodReason(pr.error)}`);
+      const { action, number, pull_request: p, repository } = pr.data;
+      if (!["opened", "synchronize", "reopened"].includes(action)) return reply.code(202).send({ ignored: `pull_request action "${action}"` });
+      const preview = await controller.previewPullRequest({
+        repo: repository.full_name,
+        number,
+        headSha: p.head.sha,
+        baseRef: p.base.ref,
+        fork: p.head.repo?.full_name !== p.base.repo.full_name,
+      });
+      return reply.code(202).send({ preview: preview.id, status: preview.status, reason: preview.error ?? undefined });
+    }
     if (event !== "push") return reply.code(202).send({ ignored: `event "${event}" is not handled` });
     const push = GithubPushSchema.safeParse(body.value);
     if (!push.success) return fail(reply, 400, `not a push event payload: ${zodReason(push.error)}`);

@@ -7,6 +7,17 @@ export const GithubPushSchema = z.looseObject({
   after: z.string().regex(/^[0-9a-f]{40}$/, "must be a commit sha"),
 });
 
+/** The fields of a GitHub pull_request event stackd uses. A deleted fork has no head repo. */
+export const GithubPullRequestSchema = z.looseObject({
+  action: z.string(),
+  number: z.number().int().positive(),
+  pull_request: z.looseObject({
+    head: z.looseObject({ sha: z.string().regex(/^[0-9a-f]{40}$/, "must be a commit sha"), ref: z.string(), repo: z.looseObject({ full_name: z.string() }).nullable() }),
+    base: z.looseObject({ ref: z.string(), repo: z.looseObject({ full_name: z.string() }) }),
+  }),
+  repository: z.looseObject({ full_name: z.string() }),
+});
+
 /** The generic webhook: any system that can POST after a push. Both fields optional. */
 export const GitPushSchema = z
   .looseObject({

@@ -23,6 +23,8 @@ export class GitSource {
   readonly repo: string;
   private readonly mirror: string;
   private readonly worktrees: string;
+  /** git refuses concurrent ref and worktree updates in one repository: those calls take turns. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(repo: string, dataDir: string) {
     this.repo = normalizeRepo(repo);
@@ -33,12 +35,22 @@ export class GitSource {
     process.env.GIT_TERMINAL_PROMPT = "0";
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.turn.then(fn, fn);
+    this.turn = next.catch(() => {});
+    return next;
+  }
+
   private git(dir?: string): SimpleGit {
     return simpleGit({ baseDir: dir ?? this.mirror, timeout: { block: 120_000 } });
   }
 
   /** Brings the mirror up to date with the remote, cloning it the first time. */
-  async fetch(): Promise<void> {
+  fetch(): Promise<void> {
+    return this.exclusive(() => this.fetchNow());
+  }
+
+  private async fetchNow(): Promise<void> {
     try {
       if (fs.existsSync(path.join(this.mirror, "HEAD"))) {
         await this.git().fetch(["--prune", "origin"]);
@@ -87,8 +99,13 @@ export class GitSource {
   }
 
   /** A detached worktree at `revision`, created on first use. */
-  async checkout(revision: string): Promise<string> {
+  checkout(revision: string): Promise<string> {
     const dir = path.join(this.worktrees, revision);
+    if (fs.existsSync(path.join(dir, ".git"))) return Promise.resolve(dir);
+    return this.exclusive(() => this.addWorktree(revision, dir));
+  }
+
+  private async addWorktree(revision: string, dir: string): Promise<string> {
     if (fs.existsSync(path.join(dir, ".git"))) return dir;
     fs.mkdirSync(this.worktrees, { recursive: true });
     const git = this.git();

@@ -11,6 +11,7 @@ import { serveGit, type GitDaemon } from "../../scripts/lib/git-daemon.ts";
 import { createSampleRepo, type SampleRepo } from "../../scripts/lib/sample-repo.ts";
 
 export const WEBHOOK_SECRET = "test-webhook-secret-7f3a";
+export const GITHUB_TOKEN = "ghp_testtoken_5a1b";
 
 /** The sample repo (with extra files) pushed to a bare repository served by git daemon. */
 export async function servedSampleRepo(extra: Record<string, string> = {}): Promise<{ repo: SampleRepo; url: string; daemon: GitDaemon; push(): string }> {
@@ -43,6 +44,8 @@ export interface TestService {
   runs(stack?: string): Run[];
   /** Sends a signed GitHub push webhook for the branch head. */
   pushWebhook(revision: string, secret?: string): Promise<Response>;
+  /** Sends a signed GitHub pull_request webhook. */
+  pullRequestWebhook(pr: { number: number; action: string; headSha: string; headRef: string; fork?: boolean }): Promise<Response>;
 }
 
 export async function startService(o: {
@@ -51,11 +54,19 @@ export async function startService(o: {
   env: Record<string, string>;
   pollIntervalMs?: number;
   apiToken?: string;
+  githubUrl?: string;
 }): Promise<TestService> {
   const logs: string[] = [];
   const record = (level: string) => (obj: object, msg?: string) => logs.push(`${level} ${msg ?? ""} ${JSON.stringify(obj)}`);
   const logger: Logger = { info: record("info"), warn: record("warn"), error: record("error") };
-  const controller = new Controller({ repo: o.repo, dataDir: o.dataDir, env: o.env, pollIntervalMs: o.pollIntervalMs ?? 3_600_000, logger });
+  const controller = new Controller({
+    repo: o.repo,
+    dataDir: o.dataDir,
+    env: o.env,
+    pollIntervalMs: o.pollIntervalMs ?? 3_600_000,
+    logger,
+    github: o.githubUrl ? { token: GITHUB_TOKEN, baseUrl: o.githubUrl } : undefined,
+  });
   const app = await buildServer({ controller, webhookSecret: WEBHOOK_SECRET, apiToken: o.apiToken });
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   await controller.start();
@@ -68,6 +79,22 @@ export async function startService(o: {
     async stop() {
       await app.close();
       await controller.stop(60_000);
+    },
+    pullRequestWebhook(pr) {
+      const body = JSON.stringify({
+        action: pr.action,
+        number: pr.number,
+        pull_request: {
+          head: { sha: pr.headSha, ref: pr.headRef, repo: { full_name: pr.fork ? "someone/infra-fork" : "team/infra" } },
+          base: { ref: "main", repo: { full_name: "team/infra" } },
+        },
+        repository: { full_name: "team/infra" },
+      });
+      return fetch(`${url}/webhooks/github`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-hub-signature-256": githubSignature(WEBHOOK_SECRET, body) },
+        body,
+      });
     },
     pushWebhook(revision, secret = WEBHOOK_SECRET) {
       const body = JSON.stringify({ ref: "refs/heads/main", after: revision, repository: { full_name: "team/infra" } });

@@ -1,5 +1,7 @@
 // The sample infrastructure: one bucket, one queue and one parameter per stack.
 import * as pulumi from "@pulumi/pulumi";
+import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { clientConfig } from "./aws";
 import { Bucket } from "./bucket";
 import { Queue } from "./queue";
 import { Parameter } from "./parameter";
@@ -34,3 +36,13 @@ const parameter = new Parameter("queue-url", {
 export const bucketName = bucket.bucketName;
 export const queueUrl = queue.url;
 export const parameterName = parameter.name;
+
+// Who the program ran as: the role stackd assumed for this run, when the stack names one.
+export const deployedBy = new STSClient(clientConfig()).send(new GetCallerIdentityCommand({})).then((r) => r.Arn ?? "");
+
+// An optional secret (set with `pulumi config set --secret apiKey ...`) kept in SSM.
+const apiKey = config.getSecret("apiKey");
+export const apiKeyParameter = apiKey
+    ? new Parameter("api-key", { name: `/${prefix}/${stack}/api-key`, value: apiKey, description: "API key" }).name
+    : undefined;
+export const apiKeyValue = apiKey;

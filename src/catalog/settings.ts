@@ -52,7 +52,19 @@ export const StackSettingsSchema = z.strictObject({
   watch: z.array(z.string().min(1)).optional(),
   drift: DriftSchedule.optional(),
   remediate: z.enum(["off", "apply", "adopt"]).optional(),
-  roles: z.looseObject({}).optional(),
+  /** AWS roles stackd assumes for this stack's runs. */
+  roles: z
+    .strictObject({
+      /** For applies (up, remediation, adopt). */
+      roleArn: z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN").optional(),
+      /** A narrower role for previews and drift checks; pull request previews use only this one. */
+      previewRoleArn: z.string().regex(/^arn:[\w-]+:iam::\d{12}:role\/.+$/, "must be an IAM role ARN").optional(),
+      externalId: z.string().min(2).max(1224).optional(),
+      /** Seconds, 900 to 43200 (default 3600). */
+      sessionDuration: z.number().int().min(900).max(43200).optional(),
+      region: z.string().min(1).optional(),
+    })
+    .optional(),
   /** Packs run for these stacks in addition to the repository-wide ones. */
   policyPacks: z.array(PolicyPackSchema).optional(),
 });
@@ -90,6 +102,15 @@ export interface StackSettings {
   drift: string;
   remediate: "off" | "apply" | "adopt";
   policyPacks: PolicyPackSetting[];
+  roles: RoleSettings;
+}
+
+export interface RoleSettings {
+  roleArn?: string;
+  previewRoleArn?: string;
+  externalId?: string;
+  sessionDuration?: number;
+  region?: string;
 }
 
 export const SETTINGS_FILE = "stackd.yaml";
@@ -112,7 +133,7 @@ function matches(key: string, project: string, stack: string): boolean {
 
 /** The settings that apply to one stack: every matching key, in file order. */
 export function settingsFor(settings: Settings, project: string, stack: string): StackSettings {
-  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], drift: DEFAULT_DRIFT_SCHEDULE, remediate: "off", policyPacks: [] };
+  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], drift: DEFAULT_DRIFT_SCHEDULE, remediate: "off", policyPacks: [], roles: {} };
   for (const [key, s] of Object.entries(settings.stacks)) {
     if (!matches(key, project, stack)) continue;
     if (s.apply) out.apply = s.apply;
@@ -121,6 +142,7 @@ export function settingsFor(settings: Settings, project: string, stack: string):
     if (s.drift) out.drift = s.drift;
     if (s.remediate) out.remediate = s.remediate;
     if (s.policyPacks) out.policyPacks = [...out.policyPacks, ...s.policyPacks];
+    if (s.roles) out.roles = { ...out.roles, ...s.roles };
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { serveCommand } from "./serve.ts";
 import { policyCheckCommand } from "./policy.ts";
 import { driftCommand } from "./drift.ts";
 import { previewCommand } from "./preview.ts";
+import { doctorCommand } from "./doctor.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
@@ -71,6 +72,16 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
     .action(action((opts) => driftCommand(opts)));
+
+  program
+    .command("doctor")
+    .description("check stackd's cloud identity and that every role in stackd.yaml can be assumed (exit 0 ok, 1 not)")
+    .option("--repo <path|url>", "repository whose stackd.yaml names the roles", ".")
+    .option("--branch <name>", "branch (default: the repository's default branch)")
+    .option("--config <file>", "a stackd.yaml to use instead of the one in the repository")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => doctorCommand(opts)));
 
   program
     .command("serve")

@@ -1,1 +1,3 @@
 export { mask, registerSecret } from "./mask.ts";
+export { CredentialBroker, roleFor, type Purpose } from "./broker.ts";
+export { diagnose, type DoctorReport, type RoleCheck } from "./doctor.ts";

@@ -195,18 +195,21 @@ export class Ledger {
   }
 
   /** Records a finished run's effect on its stack: applied revision, state version, failure streak. */
-  recordOutcome(name: string, o: { applied?: string; stateChanged?: boolean; failed: boolean; result: RunStatus; retryAt?: string | null }): void {
+  recordOutcome(
+    name: string,
+    o: { applied?: string; stateChanged?: boolean; failed: boolean; failures?: number; result: RunStatus; retryAt?: string | null },
+  ): void {
     this.db
       .prepare(
         `UPDATE stacks SET
            applied_revision = COALESCE(?, applied_revision),
            state_version = state_version + ?,
-           failures = CASE WHEN ? THEN failures + 1 ELSE 0 END,
+           failures = CASE WHEN ? THEN COALESCE(?, failures + 1) ELSE 0 END,
            retry_at = ?,
            last_result = ?
          WHERE name = ?`,
       )
-      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.retryAt ?? null, o.result, name);
+      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.failures ?? null, o.retryAt ?? null, o.result, name);
   }
 
   /** Clears a stalled stack's failure streak (new commit or manual retry). */

@@ -16,6 +16,8 @@ export interface StackStatus {
   conditions: Condition[];
   /** Drifted while a drift episode is open, InSync after a clean check, Unknown before any. */
   health: "Drifted" | "InSync" | "Unknown";
+  /** Why the stack is Stalled: its last failed run's error. */
+  reason: string | null;
   lastDriftCheck: string | null;
   lastRun: Run | null;
 }
@@ -49,6 +51,7 @@ export function deriveStatus(
     failures: row.failures,
     retryAt: row.retryAt,
     conditions,
+    reason: conditions.includes("Stalled") ? (recent.find((r) => r.status === "failed")?.error ?? null) : null,
     health,
     lastDriftCheck: drift?.checkedAt ?? null,
     lastRun: recent[0] ?? null,

@@ -180,12 +180,16 @@ export class PlanRecorder {
     }
     const before = m.old?.outputs ?? {};
     const after = m.new?.outputs ?? {};
-    const properties = m.op === "update" ? changedPaths(before, after) : [];
-    if (properties.length === 0) {
+    if (m.op !== "update") {
       this.steps.set(m.urn, { urn: m.urn, type: m.type, op: "same", properties: [] });
       return;
     }
-    const drift = properties.map((p) => ({ path: p, declared: valueAt(before, p), actual: valueAt(after, p) }));
+    let properties = changedPaths(before, after);
+    // The engine masks secret values on both sides, so a drifted secret shows no
+    // visible difference: name what the engine says changed, values as [secret].
+    if (properties.length === 0) properties = (m.diffs ?? []).filter((k) => !INTERNAL_KEYS.has(k));
+    if (properties.length === 0) properties = ["[secret]"];
+    const drift = properties.map((p) => ({ path: p, declared: valueAt(before, p) ?? "[secret]", actual: valueAt(after, p) ?? "[secret]" }));
     this.steps.set(m.urn, { urn: m.urn, type: m.type, op: "drift", properties, drift });
   }
 

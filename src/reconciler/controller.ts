@@ -8,11 +8,12 @@ import { Notifier, type Notification, type NotificationTarget } from "../notify/
 import { GitHubReporter, renderMarkdown, type GitHubSettings } from "../previews/index.ts";
 import type { PreviewRecord } from "../ledger/index.ts";
 import { planPreview } from "./preview-plan.ts";
+import { CredentialBroker, diagnose, registerSecret, type DoctorReport } from "../credentials/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
 import { affectedStacks } from "./affected.ts";
 import { WorkQueue, type Job } from "./queue.ts";
-import { runStack, type RunMode } from "./stack-run.ts";
+import { brokerCredentials, runStack, type RunMode } from "./stack-run.ts";
 import type { StackReport } from "../report/index.ts";
 
 export interface Logger {
@@ -85,6 +86,8 @@ export class Controller {
   private entries: StackEntry[] = [];
   private readonly queue: WorkQueue<StackJob | Job>;
   private readonly notifier: Notifier;
+  private readonly broker: CredentialBroker;
+  private doctorReport: DoctorReport | null = null;
   private readonly scheduler: DriftScheduler;
   private readonly installs = new Map<string, Promise<unknown>>();
   private readonly aborts = new Map<string, AbortController>();
@@ -100,6 +103,9 @@ export class Controller {
     this.source = new GitSource(opts.repo, opts.dataDir);
     this.backend = resolveBackend(opts.dataDir, opts.backend);
     this.notifier = new Notifier(opts.logger);
+    this.broker = new CredentialBroker({ ...process.env, ...opts.env });
+    registerSecret(opts.env?.AWS_SECRET_ACCESS_KEY ?? process.env.AWS_SECRET_ACCESS_KEY);
+    registerSecret(opts.env?.AWS_SESSION_TOKEN ?? process.env.AWS_SESSION_TOKEN);
     this.scheduler = new DriftScheduler((stack) => {
       if (!this.stopping) this.checkDrift(stack, "schedule").catch(() => {});
     });
@@ -122,7 +128,22 @@ export class Controller {
   async start(): Promise<void> {
     await this.recover();
     await this.sync("poll").catch(() => {});
+    void this.doctor().catch(() => {});
     this.schedulePoll();
+  }
+
+  /** stackd's identity and a trial AssumeRole of every configured role; logged, and kept for the API. */
+  async doctor(): Promise<DoctorReport> {
+    const stacks = this.entries.map((e) => ({ name: nameOf(e), roles: settingsFor(this.settings, e.project, e.stack).roles }));
+    const report = await diagnose(this.broker, stacks);
+    this.doctorReport = report;
+    if (!report.identity.ok) this.log.error({ err: report.identity.reason }, "cloud identity");
+    else this.log.info({ identity: report.identity.arn }, "cloud identity");
+    for (const r of report.roles) {
+      if (r.ok) this.log.info({ role: r.role, use: r.use, stacks: r.stacks }, "role can be assumed");
+      else this.log.error({ role: r.role, use: r.use, stacks: r.stacks, err: r.reason }, "role cannot be assumed");
+    }
+    return report;
   }
 
   private schedulePoll(): void {
@@ -314,7 +335,9 @@ export class Controller {
       const checkout = job.checkout || (await this.source.checkout(job.revision));
       const ctx = {
         checkout,
+        revision: job.revision,
         settings: this.settings,
+        credentials: brokerCredentials(this.broker, this.settings),
         backend: this.backend,
         env: this.opts.env,
         installs: this.installs,
@@ -340,9 +363,10 @@ export class Controller {
         this.ledger.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, result: "succeeded" });
       } else if (status === "failed") {
         this.notify(job, "run.failed", `${job.mode} failed: ${out.error}`, { error: out.error });
-        const failures = row.failures + 1;
+        // A role that cannot be assumed will not be assumable on a retry: stall at once.
+        const failures = out.stall ? Math.max(row.failures + 1, STALL_AFTER) : row.failures + 1;
         const delay = Math.min(this.pollIntervalMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
-        this.ledger.recordOutcome(job.stack, { failed: true, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
+        this.ledger.recordOutcome(job.stack, { failed: true, failures, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
         if (failures >= STALL_AFTER) this.log.warn({ stack: job.stack, failures }, "stack stalled");
       } else if (status === "blocked") {
         // Policies give the same verdict on a retry: only a new commit unblocks the stack.
@@ -424,10 +448,12 @@ export class Controller {
     this.ledger.updatePreview(id, { status: "running" });
     const ctx = {
       checkout: plan.checkout,
+      revision: plan.head,
       settings: plan.settings,
       backend: this.backend,
       env: this.opts.env,
       installs: this.installs,
+      credentials: brokerCredentials(this.broker, plan.settings),
       progress: (line: string) => this.log.info({ preview: id, pr: pr.number }, line),
     };
     const stacks = await Promise.all(
@@ -442,7 +468,7 @@ export class Controller {
               superseded: () => resolve(undefined),
               run: async () => {
                 if (this.ledger.getPreview(id)?.status === "superseded") return resolve(undefined);
-                const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true });
+                const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request" });
                 resolve(report);
               },
             });
@@ -531,6 +557,7 @@ export class Controller {
       syncError: this.lastSyncError,
       queueDepth: this.queue.depth(),
       pollIntervalMs: this.pollIntervalMs,
+      credentials: this.doctorReport,
     };
   }
 

@@ -2,7 +2,8 @@ import { resolveBackend } from "../pulumi/index.ts";
 import type { Report } from "../report/index.ts";
 import { GitSource } from "../source/index.ts";
 import { planPreview } from "./preview-plan.ts";
-import { runStack, type RunContext } from "./stack-run.ts";
+import { CredentialBroker } from "../credentials/index.ts";
+import { brokerCredentials, runStack, type RunContext } from "./stack-run.ts";
 
 export interface PreviewChangeOptions {
   repo: string;
@@ -30,10 +31,20 @@ export async function previewChange(opts: PreviewChangeOptions): Promise<Report>
   const plan = await planPreview(source, opts.ref, opts.base);
   progress(`${opts.ref} is at ${plan.head.slice(0, 12)}, merge base ${plan.mergeBase.slice(0, 12)}; ${plan.changedPaths.length} file(s) changed`);
   progress(`affected: ${plan.entries.map((e) => `${e.project}/${e.stack}`).join(", ") || "no stack"}`);
-  const ctx: RunContext = { checkout: plan.checkout, settings: plan.settings, backend, env: opts.env, installs: new Map(), progress };
+  const broker = new CredentialBroker({ ...process.env, ...opts.env });
+  const ctx: RunContext = {
+    checkout: plan.checkout,
+    revision: plan.head,
+    settings: plan.settings,
+    backend,
+    env: opts.env,
+    installs: new Map(),
+    progress,
+    credentials: brokerCredentials(broker, plan.settings),
+  };
   const stacks = [];
   for (const entry of plan.entries) {
-    const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true });
+    const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request" });
     stacks.push(report);
   }
   return { revision: plan.head, base: plan.mergeBase, stacks };

@@ -3,7 +3,8 @@ import { resolveBackend } from "../pulumi/index.ts";
 import type { Report } from "../report/index.ts";
 import { StackdError } from "../support/index.ts";
 import { GitSource } from "../source/index.ts";
-import { runStack, type RunContext } from "./stack-run.ts";
+import { CredentialBroker } from "../credentials/index.ts";
+import { brokerCredentials, runStack, type RunContext } from "./stack-run.ts";
 
 export interface ReconcileOptions {
   repo: string;
@@ -48,7 +49,17 @@ export async function reconcile(opts: ReconcileOptions): Promise<Report> {
   const entries = discoverStacks(checkout).filter((e) => !wanted || wanted.some((w) => w === e.stack || w === `${e.project}/${e.stack}`));
   if (wanted && entries.length === 0) throw new StackdError(`no stack named ${wanted.join(", ")} at ${revision.slice(0, 12)}`, { kind: "usage" });
   progress(`found ${entries.length} stack(s): ${entries.map((e) => `${e.project}/${e.stack}`).join(", ") || "none"}`);
-  const ctx: RunContext = { checkout, settings: loaded.settings, backend, env: opts.env, installs: new Map(), progress };
+  const broker = new CredentialBroker({ ...process.env, ...opts.env });
+  const ctx: RunContext = {
+    checkout,
+    revision,
+    settings: loaded.settings,
+    backend,
+    env: opts.env,
+    installs: new Map(),
+    progress,
+    credentials: brokerCredentials(broker, loaded.settings),
+  };
   const stacks = [];
   for (const entry of entries) {
     const { log: _log, ...report } = await runStack(entry, ctx, opts.mode ?? "apply");

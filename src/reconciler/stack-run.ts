@@ -1,6 +1,7 @@
 import path from "node:path";
 import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
 import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
+import type { CredentialBroker, Purpose } from "../credentials/index.ts";
 import fs from "node:fs";
 import os from "node:os";
 import { installDependencies, runOperation, stackExists, type BackendSettings } from "../pulumi/index.ts";
@@ -17,6 +18,10 @@ export interface RunContext {
   installs: Map<string, Promise<unknown>>;
   progress: (line: string) => void;
   signal?: AbortSignal;
+  /** The cloud credentials of one run (STS AssumeRole of the stack's role); none means stackd's own. */
+  credentials?: (entry: StackEntry, revision: string, purpose: Purpose) => Promise<Record<string, string>>;
+  /** The revision checked out, for the credentials' session name. */
+  revision: string;
 }
 
 /**
@@ -36,10 +41,14 @@ export interface RunOptions {
    * not exist yet is previewed in a throwaway backend instead of being created.
    */
   scratchBackendForNewStacks?: boolean;
+  /** Whose credentials: by default apply for runs that change the stack, preview for previews and drift checks. */
+  purpose?: Purpose;
 }
 
 export interface StackOutcome extends StackReport {
   log: string;
+  /** Retrying cannot help (the stack's role cannot be assumed): the stack should stall at once. */
+  stall?: boolean;
 }
 
 /**
@@ -50,6 +59,12 @@ function locate(entry: StackEntry, error: string | undefined): string | null {
   if (!error) return null;
   if (/config/i.test(error) && !error.includes(entry.configFile)) return `${entry.configFile}: ${error}`;
   return error;
+}
+
+/** Per-run credentials from a broker, with each stack's roles from the settings in force. */
+export function brokerCredentials(broker: CredentialBroker, settings: Settings): RunContext["credentials"] {
+  return (entry, revision, purpose) =>
+    broker.envFor(`${entry.project}/${entry.stack}`, revision, settingsFor(settings, entry.project, entry.stack).roles, purpose);
 }
 
 /** Done once per checkout and pack list, however many stacks share it. */
@@ -94,12 +109,20 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   } catch (err) {
     return failed(messageOf(err));
   }
+  const purpose = runOpts.purpose ?? (mode === "drift" || mode === "preview" ? "preview" : "apply");
+  let credentials: Record<string, string> = {};
+  try {
+    credentials = (await ctx.credentials?.(entry, ctx.revision, purpose)) ?? {};
+  } catch (err) {
+    ctx.progress(`${name}: ${messageOf(err)}`);
+    return { ...failed(messageOf(err)), stall: true };
+  }
   const target = {
     workDir,
     programDir: entry.programDir,
     stack: entry.stack,
     ...ctx.backend,
-    env: ctx.env,
+    env: { ...ctx.env, ...credentials },
     policyPacks: packs.dirs,
     policyPackConfigs: packs.configs,
   };

@@ -1,0 +1,42 @@
+import { discoverStacks, loadSettings, settingsFor } from "../catalog/index.ts";
+import { CredentialBroker, diagnose } from "../credentials/index.ts";
+import { GitSource } from "../source/index.ts";
+import { StackdError } from "../support/index.ts";
+
+export interface DoctorFlags {
+  repo: string;
+  branch?: string;
+  config?: string;
+  dataDir: string;
+  format: string;
+}
+
+/**
+ * `stackd doctor`: stackd's base cloud identity, and a trial AssumeRole of
+ * every role the repository's stacks name. Exit 0 all good, 1 otherwise.
+ */
+export async function doctorCommand(flags: DoctorFlags): Promise<number> {
+  if (flags.format !== "text" && flags.format !== "json") {
+    throw new StackdError(`unknown format "${flags.format}": use text or json`, { kind: "usage", where: "--format" });
+  }
+  const source = new GitSource(flags.repo, flags.dataDir);
+  await source.fetch();
+  const { revision } = await source.head(flags.branch);
+  const checkout = await source.checkout(revision);
+  const loaded = loadSettings(checkout, flags.config);
+  if (!loaded.ok) throw new StackdError(loaded.error, { kind: "config" });
+  const stacks = discoverStacks(checkout).map((e) => ({ name: `${e.project}/${e.stack}`, roles: settingsFor(loaded.settings, e.project, e.stack).roles }));
+  const report = await diagnose(new CredentialBroker(), stacks);
+  const ok = report.identity.ok && report.roles.every((r) => r.ok);
+  if (flags.format === "json") {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return ok ? 0 : 1;
+  }
+  const lines = [report.identity.ok ? `identity: ${report.identity.arn}: ok` : `identity: FAILED: ${report.identity.reason}`];
+  if (report.roles.length === 0) lines.push("no stack names a role: runs use the identity above");
+  for (const r of report.roles) {
+    lines.push(`${r.ok ? "ok    " : "FAILED"} ${r.use.padEnd(7)} ${r.role} (${r.stacks.join(", ")})${r.ok ? "" : `\n       ${r.reason}`}`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return ok ? 0 : 1;
+}

@@ -2,6 +2,7 @@ import { discoverStacks, loadSettings, settingsFor } from "../catalog/index.ts";
 import { CredentialBroker, diagnose } from "../credentials/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError } from "../support/index.ts";
+import { requireFormat } from "./output.ts";
 
 export interface DoctorFlags {
   repo: string;
@@ -16,9 +17,7 @@ export interface DoctorFlags {
  * every role the repository's stacks name. Exit 0 all good, 1 otherwise.
  */
 export async function doctorCommand(flags: DoctorFlags): Promise<number> {
-  if (flags.format !== "text" && flags.format !== "json") {
-    throw new StackdError(`unknown format "${flags.format}": use text or json`, { kind: "usage", where: "--format" });
-  }
+  const format = requireFormat(flags.format, ["text", "json"] as const);
   const source = new GitSource(flags.repo, flags.dataDir);
   await source.fetch();
   const { revision } = await source.head(flags.branch);
@@ -28,7 +27,7 @@ export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   const stacks = discoverStacks(checkout).map((e) => ({ name: `${e.project}/${e.stack}`, roles: settingsFor(loaded.settings, e.project, e.stack).roles }));
   const report = await diagnose(new CredentialBroker(), stacks);
   const ok = report.identity.ok && report.roles.every((r) => r.ok);
-  if (flags.format === "json") {
+  if (format === "json") {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return ok ? 0 : 1;
   }

@@ -1,6 +1,5 @@
 import { reconcile } from "../reconciler/index.ts";
-import { renderText } from "../report/index.ts";
-import { StackdError } from "../support/index.ts";
+import { progressToStderr, requireFormat, writeReport } from "./output.ts";
 
 export interface DriftFlags {
   repo: string;
@@ -16,9 +15,7 @@ export interface DriftFlags {
  * against the cloud. Exit 0 no drift, 2 drift, 1 error.
  */
 export async function driftCommand(flags: DriftFlags): Promise<number> {
-  if (flags.format !== "text" && flags.format !== "json") {
-    throw new StackdError(`unknown format "${flags.format}": use text or json`, { kind: "usage", where: "--format" });
-  }
+  const format = requireFormat(flags.format, ["text", "json"] as const);
   const report = await reconcile({
     repo: flags.repo,
     branch: flags.branch,
@@ -26,9 +23,9 @@ export async function driftCommand(flags: DriftFlags): Promise<number> {
     dataDir: flags.dataDir,
     stacks: flags.stack,
     mode: "drift",
-    onProgress: (line) => process.stderr.write(`stackd: ${line}\n`),
+    onProgress: progressToStderr,
   });
-  process.stdout.write(flags.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderText(report)}\n`);
+  writeReport(report, format);
   if (report.stacks.some((s) => s.status === "failed")) return 1;
   return report.stacks.some((s) => s.status === "drifted") ? 2 : 0;
 }

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Ledger, deriveStatus, type Run, type StackStatus } from "../ledger/index.ts";
 import { StackdError } from "../support/index.ts";
+import { requireFormat } from "./output.ts";
 
 interface ReadFlags {
   dataDir: string;
@@ -9,9 +10,7 @@ interface ReadFlags {
   format: string;
 }
 
-function checkFormat(format: string): void {
-  if (format !== "text" && format !== "json") throw new StackdError(`unknown format "${format}": use text or json`, { kind: "usage", where: "--format" });
-}
+const checkFormat = (format: string) => requireFormat(format, ["text", "json"] as const);
 
 /** The running service's URL: --api, else the one `stackd serve` recorded in the data dir. */
 export function apiUrl(flags: { dataDir: string; api?: string }): string | undefined {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { renderMarkdown } from "../previews/index.ts";
 import { previewChange } from "../reconciler/index.ts";
-import { StackdError } from "../support/index.ts";
+import { progressToStderr, requireFormat } from "./output.ts";
 
 export interface PreviewFlags {
   repo: string;
@@ -19,18 +19,16 @@ export interface PreviewFlags {
  * -detailed-exitcode.
  */
 export async function previewCommand(flags: PreviewFlags): Promise<number> {
-  if (flags.format !== "md" && flags.format !== "json") {
-    throw new StackdError(`unknown format "${flags.format}": use md or json`, { kind: "usage", where: "--format" });
-  }
+  const format = requireFormat(flags.format, ["md", "json"] as const);
   const report = await previewChange({
     repo: flags.repo,
     ref: flags.ref,
     base: flags.base,
     backend: flags.backend,
     dataDir: flags.dataDir,
-    onProgress: (line) => process.stderr.write(`stackd: ${line}\n`),
+    onProgress: progressToStderr,
   });
-  const text = flags.format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderMarkdown(report, { baseLabel: flags.base })}\n`;
+  const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderMarkdown(report, { baseLabel: flags.base })}\n`;
   if (flags.out) fs.writeFileSync(flags.out, text);
   else process.stdout.write(text);
   if (report.stacks.some((s) => s.status === "failed")) return 1;

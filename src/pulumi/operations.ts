@@ -38,10 +38,11 @@ export interface OperationResult {
 /** preview and up as usual; drift-check is a read-only refresh preview; refresh writes the cloud's values into the state. */
 export type Operation = "preview" | "up" | "drift-check" | "refresh";
 
-async function openStack(target: StackTarget): Promise<Stack> {
+/** A workspace on the project directory with the target's backend, passphrase and environment. */
+async function workspace(target: StackTarget): Promise<LocalWorkspace> {
   const tc = await loadToolchain();
   fs.mkdirSync(target.pulumiHome, { recursive: true });
-  const ws = await LocalWorkspace.create({
+  return LocalWorkspace.create({
     workDir: target.workDir,
     pulumiCommand: tc.command,
     pulumiHome: target.pulumiHome,
@@ -51,7 +52,10 @@ async function openStack(target: StackTarget): Promise<Stack> {
       ...target.env,
     }),
   });
-  return Stack.createOrSelect(target.stack, ws);
+}
+
+async function openStack(target: StackTarget): Promise<Stack> {
+  return Stack.createOrSelect(target.stack, await workspace(target));
 }
 
 /**
@@ -122,14 +126,7 @@ async function runOnce(
 
 /** Whether the stack exists in its backend (without creating it). */
 export async function stackExists(target: StackTarget): Promise<boolean> {
-  const tc = await loadToolchain();
-  fs.mkdirSync(target.pulumiHome, { recursive: true });
-  const ws = await LocalWorkspace.create({
-    workDir: target.workDir,
-    pulumiCommand: tc.command,
-    pulumiHome: target.pulumiHome,
-    envVars: engineEnv(tc, { PULUMI_BACKEND_URL: target.backendUrl, PULUMI_CONFIG_PASSPHRASE: target.passphrase, ...target.env }),
-  });
+  const ws = await workspace(target);
   const stacks = await ws.listStacks();
   return stacks.some((s) => s.name === target.stack || s.name.endsWith(`/${target.stack}`));
 }

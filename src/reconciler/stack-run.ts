@@ -1,10 +1,10 @@
-import path from "node:path";
-import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
-import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
-import type { CredentialBroker, Purpose } from "../credentials/index.ts";
 import fs from "node:fs";
 import os from "node:os";
-import { installDependencies, runOperation, stackExists, type BackendSettings } from "../pulumi/index.ts";
+import path from "node:path";
+import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
+import type { CredentialBroker, Purpose } from "../credentials/index.ts";
+import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
+import { installDependencies, runOperation, stackExists, type BackendSettings, type StackTarget } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { messageOf } from "../support/index.ts";
 
@@ -67,12 +67,21 @@ export function brokerCredentials(broker: CredentialBroker, settings: Settings):
     broker.envFor(`${entry.project}/${entry.stack}`, revision, settingsFor(settings, entry.project, entry.stack).roles, purpose);
 }
 
+/** Runs `fn` once per key for every stack that needs it; a failure is forgotten so the next run tries again. */
+function once<T>(ctx: RunContext, key: string, fn: () => Promise<T>): Promise<T> {
+  let p = ctx.installs.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = fn();
+    ctx.installs.set(key, p);
+    p.catch(() => ctx.installs.delete(key));
+  }
+  return p;
+}
+
 /** Done once per checkout and pack list, however many stacks share it. */
 function preparedPacks(entry: StackEntry, ctx: RunContext): Promise<PreparedPacks> {
   const packs = packsFor(ctx.checkout, ctx.settings, settingsFor(ctx.settings, entry.project, entry.stack));
-  const key = `packs:${ctx.checkout}:${JSON.stringify(packs)}`;
-  if (!ctx.installs.has(key)) ctx.installs.set(key, preparePacks(ctx.checkout, packs, ctx.progress));
-  return ctx.installs.get(key) as Promise<PreparedPacks>;
+  return once(ctx, `packs:${ctx.checkout}:${JSON.stringify(packs)}`, () => preparePacks(ctx.checkout, packs, ctx.progress));
 }
 
 function blockedBy(violations: StackReport["policy"]): string | undefined {
@@ -95,9 +104,8 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   if (entry.error) return failed(entry.error);
   const workDir = path.join(ctx.checkout, entry.projectDir);
   if (entry.runtime === "nodejs") {
-    if (!ctx.installs.has(workDir)) ctx.installs.set(workDir, installDependencies(workDir, entry.projectDir, ctx.progress));
     try {
-      await ctx.installs.get(workDir);
+      await once(ctx, workDir, () => installDependencies(workDir, entry.projectDir, ctx.progress));
     } catch (err) {
       return failed(messageOf(err));
     }
@@ -126,11 +134,23 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     policyPacks: packs.dirs,
     policyPackConfigs: packs.configs,
   };
+  let scratch: string | undefined;
   if (runOpts.scratchBackendForNewStacks && !(await stackExists(target).catch(() => false))) {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-scratch-"));
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-scratch-"));
     ctx.progress(`${name}: new stack: previewing in a scratch backend`);
     target.backendUrl = `file://${scratch}`;
   }
+  try {
+    return await operate(entry, ctx, mode, runOpts, target);
+  } finally {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The operations of one run, in order, on a prepared target. */
+async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpts: RunOptions, target: StackTarget): Promise<StackOutcome> {
+  const name = `${entry.project}/${entry.stack}`;
+  const base = { project: entry.project, stack: entry.stack, policy: [], log: "" };
   const opts = { signal: ctx.signal, refresh: runOpts.refresh };
   let log = "";
   if (mode === "drift") {

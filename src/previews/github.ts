@@ -1,4 +1,5 @@
 import { Octokit } from "@octokit/rest";
+import type { Report } from "../report/index.ts";
 import { COMMENT_MARKER } from "./markdown.ts";
 
 export interface GitHubSettings {
@@ -57,4 +58,27 @@ export class GitHubReporter {
     const created = await this.octokit.rest.issues.createComment({ owner: pr.owner, repo: pr.repo, issue_number: pr.number, body });
     return created.data.id;
   }
+}
+
+/**
+ * A preview on GitHub: a check run on the head commit (success: no changes,
+ * neutral: changes, failure: an error or a blocking policy violation) and the
+ * pull request's one stackd comment, edited in place.
+ */
+export async function publishPreview(
+  github: GitHubReporter,
+  pr: PullRequestRef,
+  report: Pick<Report, "stacks">,
+  markdown: string,
+  knownCommentId?: number,
+): Promise<{ checkRunId: number; commentId: number }> {
+  const failed = report.stacks.some((s) => s.status === "failed" || s.status === "blocked");
+  const changes = report.stacks.filter((s) => s.status === "previewed").length;
+  const checkRunId = await github.checkRun(pr, {
+    conclusion: failed ? "failure" : changes > 0 ? "neutral" : "success",
+    title: failed ? "Preview failed or blocked by policy" : changes > 0 ? `${changes} stack(s) change` : "No infrastructure changes",
+    summary: markdown,
+  });
+  const commentId = await github.upsertComment(pr, markdown, knownCommentId);
+  return { checkRunId, commentId };
 }

@@ -1,26 +1,21 @@
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import { discoverStacks, loadSettings, settingsFor, defaultSettings, type Settings, type StackEntry } from "../catalog/index.ts";
-import { Ledger, STALL_AFTER, deriveStatus, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
-import { recoverStack, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
-import { DriftScheduler } from "../drift/index.ts";
-import { Notifier, type Notification, type NotificationTarget } from "../notify/index.ts";
-import { GitHubReporter, renderMarkdown, type GitHubSettings } from "../previews/index.ts";
-import type { PreviewRecord } from "../ledger/index.ts";
-import { planPreview } from "./preview-plan.ts";
 import { CredentialBroker, diagnose, registerSecret, type DoctorReport } from "../credentials/index.ts";
+import { DriftScheduler } from "../drift/index.ts";
+import { Ledger, STALL_AFTER, deriveStatus, type PreviewRecord, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
+import { Notifier, type Notification, type NotificationTarget } from "../notify/index.ts";
+import type { GitHubSettings } from "../previews/index.ts";
+import { recoverStack, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
+import type { StackReport } from "../report/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
 import { affectedStacks } from "./affected.ts";
 import { WorkQueue, type Job } from "./queue.ts";
 import { brokerCredentials, runStack, type RunMode } from "./stack-run.ts";
-import type { StackReport } from "../report/index.ts";
+import type { Logger } from "./logger.ts";
+import { PullRequestPreviews, type PullRequest } from "./pull-requests.ts";
 
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface ServiceOptions {
   repo: string;
@@ -87,6 +82,7 @@ export class Controller {
   private readonly queue: WorkQueue<StackJob | Job>;
   private readonly notifier: Notifier;
   private readonly broker: CredentialBroker;
+  private readonly pullRequests: PullRequestPreviews;
   private doctorReport: DoctorReport | null = null;
   private readonly scheduler: DriftScheduler;
   private readonly installs = new Map<string, Promise<unknown>>();
@@ -108,6 +104,24 @@ export class Controller {
     registerSecret(opts.env?.AWS_SESSION_TOKEN ?? process.env.AWS_SESSION_TOKEN);
     this.scheduler = new DriftScheduler((stack) => {
       if (!this.stopping) this.checkDrift(stack, "schedule").catch(() => {});
+    });
+    this.pullRequests = new PullRequestPreviews({
+      ledger: this.ledger,
+      source: this.source,
+      queue: (job) => this.queue.push(job),
+      log: this.log,
+      forksAllowed: () => this.settings.previews.forks,
+      github: opts.github,
+      context: (plan, progress) => ({
+        checkout: plan.checkout,
+        revision: plan.head,
+        settings: plan.settings,
+        backend: this.backend,
+        env: this.opts.env,
+        installs: this.installs,
+        credentials: brokerCredentials(this.broker, plan.settings),
+        progress,
+      }),
     });
     this.queue = new WorkQueue<StackJob | Job>(opts.parallelism ?? 2, (old, by) => {
       if (!("runId" in old) || !("runId" in by)) return;
@@ -418,94 +432,9 @@ export class Controller {
     return this.enqueue(entry, row.appliedRevision, trigger, { mode: "drift" });
   }
 
-  /**
-   * Previews a pull request's head: every stack its diff from the merge base
-   * affects, each stack's preview queued like any run of that stack (so it
-   * holds the stack only while it runs). A newer push to the same PR
-   * supersedes this preview; a superseded preview's results are discarded.
-   */
-  async previewPullRequest(pr: { repo: string; number: number; headSha: string; baseRef: string; fork: boolean }): Promise<PreviewRecord> {
-    const rec = { repo: pr.repo, pr: pr.number, head: pr.headSha, base: pr.baseRef };
-    if (pr.fork && !this.settings.previews.forks) {
-      return this.ledger.createPreview({ ...rec, status: "ignored", error: "pull request from a fork: previews of forks are off (stackd.yaml previews.forks)" });
-    }
-    for (const old of this.ledger.listPreviews({ repo: pr.repo, pr: pr.number, limit: 20 })) {
-      if (old.status === "queued" || old.status === "running") this.ledger.updatePreview(old.id, { status: "superseded", error: `superseded by a newer push (${pr.headSha.slice(0, 12)})` });
-    }
-    const preview = this.ledger.createPreview(rec);
-    void this.runPreview(preview.id, pr).catch((err) => {
-      if (this.ledger.getPreview(preview.id)?.status === "superseded") return;
-      this.ledger.updatePreview(preview.id, { status: "failed", error: messageOf(err) });
-      this.log.error({ preview: preview.id, err: messageOf(err) }, "preview failed");
-    });
-    return preview;
-  }
-
-  private async runPreview(id: string, pr: { repo: string; number: number; headSha: string; baseRef: string }): Promise<void> {
-    await this.source.fetch();
-    const plan = await planPreview(this.source, pr.headSha, pr.baseRef);
-    if (this.ledger.getPreview(id)?.status !== "queued") return;
-    this.ledger.updatePreview(id, { status: "running" });
-    const ctx = {
-      checkout: plan.checkout,
-      revision: plan.head,
-      settings: plan.settings,
-      backend: this.backend,
-      env: this.opts.env,
-      installs: this.installs,
-      credentials: brokerCredentials(this.broker, plan.settings),
-      progress: (line: string) => this.log.info({ preview: id, pr: pr.number }, line),
-    };
-    const stacks = await Promise.all(
-      plan.entries.map(
-        (entry) =>
-          new Promise<StackReport | undefined>((resolve) => {
-            const stack = nameOf(entry);
-            this.queue.push({
-              stack,
-              key: `${stack}#pr-${pr.repo}-${pr.number}`,
-              dependsOn: [],
-              superseded: () => resolve(undefined),
-              run: async () => {
-                if (this.ledger.getPreview(id)?.status === "superseded") return resolve(undefined);
-                const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request" });
-                resolve(report);
-              },
-            });
-          }),
-      ),
-    );
-    if (this.ledger.getPreview(id)?.status === "superseded" || stacks.some((s) => s === undefined)) {
-      this.log.info({ preview: id, pr: pr.number }, "preview superseded: results discarded");
-      this.ledger.updatePreview(id, { status: "superseded" });
-      return;
-    }
-    const report = { revision: plan.head, base: plan.mergeBase, stacks: stacks as StackReport[] };
-    const markdown = renderMarkdown(report, { baseLabel: pr.baseRef, link: `/api/previews/${id}` });
-    this.ledger.updatePreview(id, { status: "completed", report, markdown });
-    this.log.info({ preview: id, pr: pr.number, stacks: report.stacks.length }, "preview completed");
-    if (this.opts.github) await this.publishPreview(id, pr, report, markdown);
-  }
-
-  private async publishPreview(id: string, pr: { repo: string; number: number; headSha: string }, report: { stacks: StackReport[] }, markdown: string): Promise<void> {
-    const [owner, repo] = pr.repo.split("/") as [string, string];
-    const ref = { owner, repo, number: pr.number, headSha: pr.headSha };
-    const github = new GitHubReporter(this.opts.github!);
-    const failed = report.stacks.some((s) => s.status === "failed" || s.status === "blocked");
-    const changes = report.stacks.filter((s) => s.status === "previewed").length;
-    try {
-      const checkRunId = await github.checkRun(ref, {
-        conclusion: failed ? "failure" : changes > 0 ? "neutral" : "success",
-        title: failed ? "Preview failed or blocked by policy" : changes > 0 ? `${changes} stack(s) change` : "No infrastructure changes",
-        summary: markdown,
-      });
-      const known = this.ledger.listPreviews({ repo: pr.repo, pr: pr.number, limit: 50 }).find((p) => p.commentId !== null)?.commentId ?? undefined;
-      const commentId = await github.upsertComment(ref, markdown, known);
-      this.ledger.updatePreview(id, { checkRunId, commentId });
-    } catch (err) {
-      this.ledger.updatePreview(id, { error: `reporting to GitHub failed: ${messageOf(err)}` });
-      this.log.error({ preview: id, err: messageOf(err) }, "reporting to GitHub failed");
-    }
+  /** Previews a pull request's head (see PullRequestPreviews). */
+  previewPullRequest(pr: PullRequest): PreviewRecord {
+    return this.pullRequests.preview(pr);
   }
 
   /** A manual reconcile (or retry) of one stack at the branch head. */

@@ -1,5 +1,7 @@
 export { reconcile, type ReconcileOptions } from "./reconcile.ts";
-export { Controller, ApprovalError, type ServiceOptions, type Logger } from "./controller.ts";
+export { Controller, ApprovalError, type ServiceOptions } from "./controller.ts";
+export type { Logger } from "./logger.ts";
+export type { PullRequest } from "./pull-requests.ts";
 export { affectedStacks } from "./affected.ts";
 export { WorkQueue } from "./queue.ts";
 export { previewChange, type PreviewChangeOptions } from "./preview-change.ts";

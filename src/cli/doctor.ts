@@ -2,7 +2,7 @@ import { discoverStacks, loadSettings, settingsFor } from "../catalog/index.ts";
 import { CredentialBroker, diagnose } from "../credentials/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError } from "../support/index.ts";
-import { requireFormat } from "./output.ts";
+import { requireFormat, writeOut } from "./output.ts";
 
 export interface DoctorFlags {
   repo: string;
@@ -28,7 +28,7 @@ export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   const report = await diagnose(new CredentialBroker(), stacks);
   const ok = report.identity.ok && report.roles.every((r) => r.ok);
   if (format === "json") {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    writeOut(`${JSON.stringify(report, null, 2)}\n`);
     return ok ? 0 : 1;
   }
   const lines = [report.identity.ok ? `identity: ${report.identity.arn}: ok` : `identity: FAILED: ${report.identity.reason}`];
@@ -36,6 +36,6 @@ export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   for (const r of report.roles) {
     lines.push(`${r.ok ? "ok    " : "FAILED"} ${r.use.padEnd(7)} ${r.role} (${r.stacks.join(", ")})${r.ok ? "" : `\n       ${r.reason}`}`);
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  writeOut(`${lines.join("\n")}\n`);
   return ok ? 0 : 1;
 }

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Ledger, deriveStatus, type Run, type StackStatus } from "../ledger/index.ts";
 import { StackdError } from "../support/index.ts";
-import { requireFormat } from "./output.ts";
+import { requireFormat, writeOut } from "./output.ts";
 
 interface ReadFlags {
   dataDir: string;
@@ -64,7 +64,7 @@ export async function statusCommand(flags: ReadFlags): Promise<number> {
     });
   }
   if (flags.format === "json") {
-    process.stdout.write(`${JSON.stringify({ stacks }, null, 2)}\n`);
+    writeOut(`${JSON.stringify({ stacks }, null, 2)}\n`);
     return 0;
   }
   const rows = [["STACK", "SYNC", "APPLIED", "HEAD", "MODE", "CONDITIONS", "LAST RUN"]];
@@ -72,7 +72,7 @@ export async function statusCommand(flags: ReadFlags): Promise<number> {
     const last = s.lastRun ? `${s.lastRun.id} ${s.lastRun.kind} ${s.lastRun.status}` : "-";
     rows.push([s.name, s.sync, short(s.appliedRevision), short(s.headRevision), s.applyMode, s.conditions.join(",") || "-", last]);
   }
-  process.stdout.write(`${table(rows)}\n`);
+  writeOut(`${table(rows)}\n`);
   return 0;
 }
 
@@ -85,7 +85,7 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
     ? (await http<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
     : withLedger(flags.dataDir, (l) => l.listRuns({ stack: flags.stack, limit }));
   if (flags.format === "json") {
-    process.stdout.write(`${JSON.stringify({ runs }, null, 2)}\n`);
+    writeOut(`${JSON.stringify({ runs }, null, 2)}\n`);
     return 0;
   }
   const rows = [["RUN", "STACK", "REVISION", "KIND", "TRIGGER", "STATUS", "CHANGES", "CREATED"]];
@@ -94,10 +94,10 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
     const changes = c ? `+${c.create} ~${c.update} ±${c.replace} -${c.delete}` : "-";
     rows.push([r.id, r.stack, short(r.revision), r.kind, r.trigger, r.status, changes, r.createdAt]);
   }
-  process.stdout.write(`${table(rows)}\n`);
+  writeOut(`${table(rows)}\n`);
   for (const r of runs) {
-    for (const v of r.policy ?? []) process.stdout.write(`${r.id}: policy ${v.enforcement}: ${v.pack}/${v.policy}: ${v.message}\n`);
-    if (r.error) process.stdout.write(`${r.id}: ${r.error}\n`);
+    for (const v of r.policy ?? []) writeOut(`${r.id}: policy ${v.enforcement}: ${v.pack}/${v.policy}: ${v.message}\n`);
+    if (r.error) writeOut(`${r.id}: ${r.error}\n`);
   }
   return 0;
 }
@@ -108,7 +108,7 @@ export async function approveCommand(runId: string, flags: { dataDir: string; ap
   if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
   const res = await http<{ id?: string; error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
   if (res.status === 202) {
-    process.stdout.write(`approved ${runId}: applying as ${res.body.id}\n`);
+    writeOut(`approved ${runId}: applying as ${res.body.id}\n`);
     return 0;
   }
   process.stderr.write(`stackd: approval refused (${res.status}): ${res.body.error}\n`);

@@ -1,3 +1,4 @@
+import { mask } from "../credentials/index.ts";
 import { renderText, type Report } from "../report/index.ts";
 import { StackdError } from "../support/index.ts";
 
@@ -10,8 +11,13 @@ export function requireFormat<F extends string>(format: string, allowed: readonl
 }
 
 /** Progress lines go to stderr, so stdout carries only the report. */
-export const progressToStderr = (line: string) => process.stderr.write(`stackd: ${line}\n`);
+export const progressToStderr = (line: string) => process.stderr.write(mask(`stackd: ${line}\n`));
+
+/** Everything a command prints passes through the masking function. */
+export function writeOut(text: string): void {
+  process.stdout.write(mask(text));
+}
 
 export function writeReport(report: Report, format: "text" | "json"): void {
-  process.stdout.write(format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderText(report)}\n`);
+  writeOut(format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderText(report)}\n`);
 }

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import { renderMarkdown } from "../previews/index.ts";
 import { previewChange } from "../reconciler/index.ts";
-import { progressToStderr, requireFormat } from "./output.ts";
+import { mask } from "../credentials/index.ts";
+import { progressToStderr, requireFormat, writeOut } from "./output.ts";
 
 export interface PreviewFlags {
   repo: string;
@@ -29,8 +30,8 @@ export async function previewCommand(flags: PreviewFlags): Promise<number> {
     onProgress: progressToStderr,
   });
   const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderMarkdown(report, { baseLabel: flags.base })}\n`;
-  if (flags.out) fs.writeFileSync(flags.out, text);
-  else process.stdout.write(text);
+  if (flags.out) fs.writeFileSync(flags.out, mask(text));
+  else writeOut(text);
   if (report.stacks.some((s) => s.status === "failed")) return 1;
   return report.stacks.some((s) => s.status === "previewed" || s.status === "blocked") ? 2 : 0;
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { mask } from "../credentials/index.ts";
 import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
 import { reconcileCommand } from "./reconcile.ts";
 import { serveCommand } from "./serve.ts";
@@ -16,7 +17,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
     try {
       process.exitCode = await fn(...args);
     } catch (err) {
-      process.stderr.write(`stackd: error: ${messageOf(err)}\n`);
+      process.stderr.write(mask(`stackd: error: ${messageOf(err)}\n`));
       process.exitCode = err instanceof StackdError ? EXIT_FOR_KIND[err.kind] : 1;
     }
   };

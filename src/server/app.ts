@@ -71,6 +71,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.code(202).send({ accepted: true, receivedAt: new Date(started).toISOString(), ...detail });
   }
 
+  // Every response passes through the masking function, whatever produced it.
+  app.addHook("onSend", async (_req, _reply, payload) => (typeof payload === "string" ? mask(payload) : payload));
+
   app.setErrorHandler((err, _req, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     if (status === 413) return fail(reply, 413, `body too large (limit ${opts.bodyLimit ?? 1024 * 1024} bytes)`);

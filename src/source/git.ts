@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
+import { registerSecret } from "../credentials/index.ts";
 import { StackdError, messageOf, shortHash } from "../support/index.ts";
 
 /** A repository address as the user wrote it: a URL or a local path. */
@@ -28,6 +29,8 @@ export class GitSource {
 
   constructor(repo: string, dataDir: string) {
     this.repo = normalizeRepo(repo);
+    // A token in the URL (https://x-access-token:TOKEN@host/...) is a secret like any other.
+    if (URL.canParse(this.repo)) registerSecret(decodeURIComponent(new URL(this.repo).password) || undefined);
     const key = shortHash(this.repo);
     this.mirror = path.join(dataDir, "repos", `${key}.git`);
     this.worktrees = path.join(dataDir, "worktrees", key);

@@ -87,4 +87,30 @@ describe("stackd reconcile (CLI)", () => {
     expect(res.stdout).toMatch(/error: stacks\/Pulumi\.prod\.yaml: invalid YAML at line \d+/);
     expect(res.stdout).toMatch(/sample-infra\/dev: applied/);
   });
+
+  it("stackd drift: exit 0 in sync, 2 with the drifted property and its values, 2 for an unknown stack", async () => {
+    const repo = createSampleRepo();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-data-"));
+    await emu.reset();
+    expect((await stackd(["reconcile", "--repo", repo.dir, "--data-dir", dataDir], emu.env)).code).toBe(0);
+    const clean = await stackd(["drift", "--repo", repo.dir, "--data-dir", dataDir, "--format", "json"], emu.env);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(ReportSchema.parse(JSON.parse(clean.stdout)).stacks.map((s) => s.status)).toEqual(["in-sync", "in-sync"]);
+
+    const aws = cloud(emu);
+    const tags = await aws.bucketTags("stackd-sample-dev-data");
+    const { PutBucketTaggingCommand } = await import("@aws-sdk/client-s3");
+    const TagSet = Object.entries({ ...tags, owner: "someone-else" }).map(([Key, Value]) => ({ Key, Value }));
+    await aws.s3.send(new PutBucketTaggingCommand({ Bucket: "stackd-sample-dev-data", Tagging: { TagSet } }));
+    const drifted = await stackd(["drift", "--repo", repo.dir, "--data-dir", dataDir, "--stack", "dev", "--format", "json"], emu.env);
+    expect(drifted.code).toBe(2);
+    const report = ReportSchema.parse(JSON.parse(drifted.stdout));
+    expect(report.stacks.map((s) => `${s.stack}:${s.status}`)).toEqual(["dev:drifted"]);
+    expect(report.stacks[0]!.resources.filter((r) => r.op === "drift")).toEqual([
+      expect.objectContaining({ op: "drift", properties: ["tags.owner"], drift: [{ path: "tags.owner", declared: "platform-team", actual: "someone-else" }] }),
+    ]);
+    const unknown = await stackd(["drift", "--repo", repo.dir, "--data-dir", dataDir, "--stack", "nope"], emu.env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no stack named nope");
+  });
 });

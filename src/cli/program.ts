@@ -1,10 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { mask } from "../credentials/index.ts";
 import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
-import { reconcileCommand } from "./reconcile.ts";
+import { driftCommand, policyCheckCommand, reconcileCommand } from "./revision-commands.ts";
 import { serveCommand } from "./serve.ts";
-import { policyCheckCommand } from "./policy.ts";
-import { driftCommand } from "./drift.ts";
 import { previewCommand } from "./preview.ts";
 import { doctorCommand } from "./doctor.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";

@@ -6,16 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { reconcile } from "../src/reconciler/index.ts";
 import { startEmulator } from "../scripts/lib/emulator.ts";
-import { createSampleRepo } from "../scripts/lib/sample-repo.ts";
-import { summarize } from "./lib.ts";
+import { summarize, devOnlySampleRepo } from "./lib.ts";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 5);
 const emu = await startEmulator();
 try {
-  const repo = createSampleRepo();
-  fs.rmSync(path.join(repo.dir, "stacks", "Pulumi.prod.yaml"));
-  repo.git("add", "-A");
-  repo.git("commit", "-qm", "dev only");
+  const repo = devOnlySampleRepo();
   const withPacks = repo.head();
   const withoutPacks = repo.commit({ "stackd.yaml": "policyPacks: []\n" }, "no packs");
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-bench-"));

@@ -5,16 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import { renderMarkdown } from "../src/previews/index.ts";
 import { previewChange, reconcile } from "../src/reconciler/index.ts";
+import { devOnlySampleRepo } from "./lib.ts";
 import { startEmulator } from "../scripts/lib/emulator.ts";
-import { createSampleRepo } from "../scripts/lib/sample-repo.ts";
 
 const N = Number(process.env.RESOURCES ?? 50);
 const emu = await startEmulator();
 try {
-  const repo = createSampleRepo();
-  fs.rmSync(path.join(repo.dir, "stacks", "Pulumi.prod.yaml"));
-  repo.git("add", "-A");
-  repo.git("commit", "-qm", "dev only");
+  const repo = devOnlySampleRepo();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-bench-"));
   await reconcile({ repo: repo.dir, dataDir, env: emu.env });
   repo.git("checkout", "-q", "-b", "many");

@@ -8,16 +8,13 @@ import path from "node:path";
 import { loadToolchain, engineEnv } from "../src/pulumi/index.ts";
 import { reconcile } from "../src/reconciler/index.ts";
 import { installRoot } from "../src/support/index.ts";
+import { devOnlySampleRepo } from "./lib.ts";
 import { startEmulator } from "../scripts/lib/emulator.ts";
-import { createSampleRepo } from "../scripts/lib/sample-repo.ts";
 
 const emu = await startEmulator();
 const seconds = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);
 try {
-  const repo = createSampleRepo();
-  fs.rmSync(path.join(repo.dir, "stacks", "Pulumi.prod.yaml"));
-  repo.git("add", "-A");
-  repo.git("commit", "-qm", "dev only");
+  const repo = devOnlySampleRepo();
   const retag = (v: string) => {
     const f = "stacks/Pulumi.dev.yaml";
     return repo.commit({ [f]: repo.read(f).replace(/dataClass: .*/, `dataClass: ${v}`) }, v);

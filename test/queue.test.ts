@@ -79,6 +79,7 @@ describe("affectedStacks", () => {
     programDir: projectDir,
     configFile,
     runtime: "nodejs",
+    runtimeOptions: {},
   });
   const entries = [
     entry("root", "dev", "", "stacks/Pulumi.dev.yaml"),

@@ -18,9 +18,23 @@ export interface SampleRepo {
 }
 
 export function createSampleRepo(parent = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-sample-"))): SampleRepo {
+  return createRepoFrom(Object.fromEntries(SAMPLE_FILES.map((f) => [f, f])), parent);
+}
+
+/**
+ * A repository holding the further sample programs of examples/ (one
+ * project per runtime: typescript, python, yaml, go), each in a folder of
+ * its own name at the repository root.
+ */
+export function createExamplesRepo(projects: string[], parent = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-examples-"))): SampleRepo {
+  return createRepoFrom(Object.fromEntries(projects.map((p) => [path.join("examples", p), p])), parent);
+}
+
+/** A git repository whose first commit holds files of this checkout (source path -> path in the repository). */
+function createRepoFrom(files: Record<string, string>, parent: string): SampleRepo {
   const dir = path.join(parent, "infra-repo");
   fs.mkdirSync(dir, { recursive: true });
-  for (const f of SAMPLE_FILES) fs.cpSync(path.join(installRoot, f), path.join(dir, f), { recursive: true });
+  for (const [from, to] of Object.entries(files)) fs.cpSync(path.join(installRoot, from), path.join(dir, to), { recursive: true });
   const git = (...args: string[]) =>
     execFileSync("git", ["-c", "user.email=dev@example.com", "-c", "user.name=Dev", ...args], { cwd: dir, encoding: "utf8" }).trim();
   git("init", "-q", "-b", "main");

@@ -13,6 +13,8 @@ export interface StackEntry {
   /** Pulumi.<stack>.yaml, or the project file when the project itself is broken. */
   configFile: string;
   runtime: string;
+  /** Pulumi.yaml's `runtime.options` (virtualenv, toolchain, ...). */
+  runtimeOptions: Record<string, unknown>;
   /** Set when the stack cannot run as declared; the reason names the file. */
   error?: string;
 }
@@ -79,12 +81,14 @@ export function discoverStacks(root: string): StackEntry[] {
         programDir: projectDir,
         configFile: projectFile,
         runtime: "unknown",
+        runtimeOptions: {},
         error: `${projectFile}: ${read.reason}`,
       });
       continue;
     }
     const project = read.value;
     const runtime = typeof project.runtime === "string" ? project.runtime : project.runtime.name;
+    const runtimeOptions = typeof project.runtime === "string" ? {} : (project.runtime.options ?? {});
     const configDir = path.join(projectDir, project.stackConfigDir ?? "");
     const programProblem = runtime === "nodejs" ? missingProgram(root, projectDir, project.main) : undefined;
     const stacks = stackFiles(path.join(root, configDir));
@@ -92,7 +96,7 @@ export function discoverStacks(root: string): StackEntry[] {
     const programDir = fs.existsSync(path.join(root, main)) && fs.statSync(path.join(root, main)).isFile() ? path.dirname(main) : main;
     for (const { stack, file } of stacks) {
       const configFile = path.relative(root, file);
-      const entry: StackEntry = { project: project.name, stack, projectDir, programDir: programDir === "." ? "" : programDir, configFile, runtime };
+      const entry: StackEntry = { project: project.name, stack, projectDir, programDir: programDir === "." ? "" : programDir, configFile, runtime, runtimeOptions };
       const stackRead = readYaml(file, StackFileSchema);
       if (programProblem) entry.error = `${projectFile}: ${programProblem}`;
       else if (!stackRead.ok) entry.error = `${configFile}: ${stackRead.reason}`;

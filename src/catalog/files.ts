@@ -2,10 +2,16 @@ import fs from "node:fs";
 import { z } from "zod";
 import { parseDocument } from "yaml";
 
+/** A project's or policy pack's `runtime`: a name, or a name with options. */
+export const ProjectRuntimeSchema = z.union([
+  z.string().min(1),
+  z.looseObject({ name: z.string().min(1), options: z.record(z.string(), z.unknown()).nullish() }),
+]);
+
 /** The parts of Pulumi.yaml that stackd reads; everything else is Pulumi's business. */
 export const ProjectFileSchema = z.looseObject({
   name: z.string().min(1, "must not be empty"),
-  runtime: z.union([z.string().min(1), z.looseObject({ name: z.string().min(1) })]),
+  runtime: ProjectRuntimeSchema,
   main: z.string().optional(),
   stackConfigDir: z.string().optional(),
 });

@@ -86,6 +86,15 @@ export const SettingsSchema = z.strictObject({
   previews: z.strictObject({ forks: z.boolean().default(false) }).default({ forks: false }),
   /** Where drift and failure events are POSTed (JSON; Slack incoming webhooks get Slack's text format). */
   notifications: z.array(NotificationSchema).default([]),
+  /** Where provider plugins come from when the shared cache lacks one (see README: plugin sources). */
+  plugins: z
+    .strictObject({
+      /** A directory of plugin tarballs (pulumi-resource-NAME-vVERSION-OS-ARCH.tar.gz); relative paths start at the repository root. */
+      dir: z.string().min(1).optional(),
+      /** A mirror serving those tarballs over HTTP(S), flat; becomes PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES. */
+      mirror: z.url({ protocol: /^https?$/ }).optional(),
+    })
+    .default({}),
   /** Per stack, keyed by "project/stack", "stack" or a glob of either; later keys override earlier ones. */
   stacks: z.record(z.string(), StackSettingsSchema).default({}),
 });

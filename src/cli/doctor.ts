@@ -1,5 +1,6 @@
 import { discoverStacks, loadSettings, settingsFor } from "../catalog/index.ts";
 import { CredentialBroker, diagnose } from "../credentials/index.ts";
+import { languageHosts, loadToolchain } from "../pulumi/index.ts";
 import { GitSource } from "../source/index.ts";
 import { StackdError } from "../support/index.ts";
 import { requireFormat, writeOut } from "./output.ts";
@@ -13,8 +14,9 @@ export interface DoctorFlags {
 }
 
 /**
- * `stackd doctor`: stackd's base cloud identity, and a trial AssumeRole of
- * every role the repository's stacks name. Exit 0 all good, 1 otherwise.
+ * `stackd doctor`: the engine and language hosts stackd runs programs with,
+ * stackd's base cloud identity, and a trial AssumeRole of every role the
+ * repository's stacks name. Exit 0 all good, 1 otherwise.
  */
 export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   const format = requireFormat(flags.format, ["text", "json"] as const);
@@ -25,13 +27,19 @@ export async function doctorCommand(flags: DoctorFlags): Promise<number> {
   const loaded = loadSettings(checkout, flags.config);
   if (!loaded.ok) throw new StackdError(loaded.error, { kind: "config" });
   const stacks = discoverStacks(checkout).map((e) => ({ name: `${e.project}/${e.stack}`, roles: settingsFor(loaded.settings, e.project, e.stack).roles }));
-  const report = await diagnose(new CredentialBroker(), stacks);
+  const tc = await loadToolchain();
+  const engine = { version: tc.command.version?.toString() ?? "unknown", path: tc.binDir, languageHosts: await languageHosts() };
+  const report = { engine, ...(await diagnose(new CredentialBroker(), stacks)) };
   const ok = report.identity.ok && report.roles.every((r) => r.ok);
   if (format === "json") {
     writeOut(`${JSON.stringify(report, null, 2)}\n`);
     return ok ? 0 : 1;
   }
-  const lines = [report.identity.ok ? `identity: ${report.identity.arn}: ok` : `identity: FAILED: ${report.identity.reason}`];
+  const lines = [
+    `engine: pulumi v${engine.version} (${engine.path})`,
+    ...engine.languageHosts.map((h) => `language host: ${h.runtime.padEnd(7)} ${h.path}`),
+    report.identity.ok ? `identity: ${report.identity.arn}: ok` : `identity: FAILED: ${report.identity.reason}`,
+  ];
   if (report.roles.length === 0) lines.push("no stack names a role: runs use the identity above");
   for (const r of report.roles) {
     lines.push(`${r.ok ? "ok    " : "FAILED"} ${r.use.padEnd(7)} ${r.role} (${r.stacks.join(", ")})${r.ok ? "" : `\n       ${r.reason}`}`);

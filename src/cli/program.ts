@@ -5,6 +5,7 @@ import { driftCommand, policyCheckCommand, reconcileCommand } from "./revision-c
 import { serveCommand } from "./serve.ts";
 import { previewCommand } from "./preview.ts";
 import { doctorCommand } from "./doctor.ts";
+import { pluginsCommand, pluginsInstallCommand } from "./plugins.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
@@ -81,6 +82,18 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
     .action(action((opts) => doctorCommand(opts)));
+
+  const plugins = program
+    .command("plugins")
+    .description("the shared provider plugin cache ($PULUMI_HOME/plugins, else one in stackd's cache)")
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => pluginsCommand(opts)));
+  plugins
+    .command("install")
+    .description("install every plugin tarball in a directory into the cache (for hosts without internet)")
+    .requiredOption("--dir <path>", "directory of pulumi-<kind>-<name>-v<version>-<os>-<arch>.tar.gz files")
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => pluginsInstallCommand(opts)));
 
   program
     .command("serve")

@@ -31,6 +31,8 @@ function toRun(r: Row): Run {
     error: (r.error as string) ?? null,
     stateVersion: (r.state_version as number) ?? null,
     approvalOf: (r.approval_of as string) ?? null,
+    runtime: (r.runtime as string) ?? null,
+    plugins: parse(r.plugins),
   };
 }
 
@@ -100,6 +102,15 @@ export class Ledger {
     this.db = new DatabaseSync(file);
     this.db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
     this.db.exec(SCHEMA);
+    this.addColumns("runs", { runtime: "TEXT", plugins: "TEXT" });
+  }
+
+  /** Columns added after a table first shipped: a ledger from an older stackd gains them, keeping every row. */
+  private addColumns(table: string, columns: Record<string, string>): void {
+    const have = new Set((this.db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).map((c) => c.name as string));
+    for (const [name, type] of Object.entries(columns)) {
+      if (!have.has(name)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    }
   }
 
   static open(dataDir: string): Ledger {
@@ -128,7 +139,7 @@ export class Ledger {
   finishRun(id: string, result: RunResult): void {
     this.db
       .prepare(
-        `UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ? WHERE id = ?`,
+        `UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ?, runtime = ?, plugins = ? WHERE id = ?`,
       )
       .run(
         result.status,
@@ -138,6 +149,8 @@ export class Ledger {
         json(result.policy),
         result.error ? mask(result.error) : null,
         result.log ? mask(result.log) : null,
+        result.runtime ?? null,
+        json(result.plugins),
         id,
       );
   }

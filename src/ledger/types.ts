@@ -1,4 +1,4 @@
-import type { ChangeCounts, PolicyViolation, Report, ResourceChange } from "../report/index.ts";
+import type { ChangeCounts, PolicyViolation, Report, ResourceChange, UsedPlugin } from "../report/index.ts";
 
 export type RunKind = "preview" | "up" | "refresh" | "destroy";
 export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry";
@@ -32,6 +32,9 @@ export interface Run {
   stateVersion: number | null;
   /** For an up that applies an approved preview: that preview's id. */
   approvalOf: string | null;
+  /** The program's runtime and the plugins (with their sha256) the run used. */
+  runtime: string | null;
+  plugins: UsedPlugin[] | null;
 }
 
 export interface RunWithLog extends Run {
@@ -57,6 +60,8 @@ export interface RunResult {
   policy?: PolicyViolation[];
   error?: string | null;
   log?: string;
+  runtime?: string;
+  plugins?: UsedPlugin[];
 }
 
 /** One episode of drift on a stack: opened when first seen, closed when it disappears. */

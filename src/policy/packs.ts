@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { PolicyPackSetting, Settings, StackSettings } from "../catalog/index.ts";
-import { installDependencies } from "../pulumi/index.ts";
+import { z } from "zod";
+import { ProjectRuntimeSchema, readYaml, type PolicyPackSetting, type Settings, type StackSettings } from "../catalog/index.ts";
+import { prepareRuntime } from "../runtimes/index.ts";
 import { StackdError, messageOf, shortHash } from "../support/index.ts";
 
 export const DEFAULT_PACK_DIR = "policies";
@@ -25,8 +26,8 @@ export function packsFor(checkout: string, settings: Settings, stack: StackSetti
 }
 
 /**
- * Checks each pack is a pack, installs its dependencies (npm ci, cached by
- * lockfile hash like any project's) and writes the per-policy config and
+ * Checks each pack is a pack, installs its dependencies (by its runtime,
+ * cached by lockfile hash like any project's) and writes the per-policy config and
  * enforcement overrides as the engine's policy config JSON. Errors name the
  * pack and the cause.
  */
@@ -44,7 +45,13 @@ export async function preparePacks(
       throw new StackdError(`no PulumiPolicy.yaml in ${pack.path}/ (check policyPacks in stackd.yaml)`, { kind: "config", where });
     }
     try {
-      await installDependencies(dir, pack.path, progress);
+      const manifest = readYaml(path.join(dir, "PulumiPolicy.yaml"), z.looseObject({ runtime: ProjectRuntimeSchema }));
+      if (!manifest.ok) throw new StackdError(`PulumiPolicy.yaml: ${manifest.reason}`, { kind: "config" });
+      const runtime = typeof manifest.value.runtime === "string" ? { name: manifest.value.runtime, options: {} } : manifest.value.runtime;
+      if (runtime.name === "python" && typeof runtime.options?.virtualenv !== "string") {
+        throw new StackdError("a python pack needs `runtime: { name: python, options: { virtualenv: venv } }` in PulumiPolicy.yaml: the engine runs it only from a virtualenv", { kind: "config" });
+      }
+      await prepareRuntime(dir, pack.path, runtime.name, runtime.options ?? {}, progress);
     } catch (err) {
       throw new StackdError(`cannot install its dependencies: ${messageOf(err)}`, { where, cause: err });
     }

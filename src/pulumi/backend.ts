@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { StackdError } from "../support/index.ts";
+import { StackdError, pulumiHomeDir } from "../support/index.ts";
 
 /** Where stack state lives and how its secrets are encrypted. */
 export interface BackendSettings {
@@ -15,9 +15,10 @@ const SUPPORTED = /^(file|s3|gs|azblob|https?):\/\//;
 /**
  * The state backend (default: file:// under the data dir) and the passphrase
  * secrets provider's passphrase: PULUMI_CONFIG_PASSPHRASE when set, otherwise
- * one generated on first use and kept (mode 0600) in the data dir.
+ * one generated on first use and kept (mode 0600) in the data dir. Pulumi's
+ * home (the shared plugin cache) is $PULUMI_HOME, else one in stackd's cache.
  */
-export function resolveBackend(dataDir: string, backend?: string): BackendSettings {
+export function resolveBackend(dataDir: string, backend?: string, env: Record<string, string | undefined> = process.env): BackendSettings {
   let backendUrl = backend ?? `file://${path.join(dataDir, "state")}`;
   if (!SUPPORTED.test(backendUrl)) {
     throw new StackdError(`unsupported backend "${backendUrl}": use file://<dir>, s3://<bucket>, gs://, azblob:// or https://`, {
@@ -37,5 +38,5 @@ export function resolveBackend(dataDir: string, backend?: string): BackendSettin
     if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(24).toString("base64url"), { mode: 0o600, flag: "wx" });
     passphrase = fs.readFileSync(file, "utf8").trim();
   }
-  return { backendUrl, passphrase, pulumiHome: path.join(dataDir, "pulumi-home") };
+  return { backendUrl, passphrase, pulumiHome: pulumiHomeDir(env) };
 }

@@ -1,7 +1,7 @@
 // The only place that talks to the Pulumi Automation API.
-export { loadToolchain, engineEnv, ENGINE_FLAGS, type Toolchain } from "./toolchain.ts";
-export { installDependencies } from "./dependencies.ts";
+export { loadToolchain, engineEnv, languageHosts, findLanguageHost, ENGINE_FLAGS, type Toolchain } from "./toolchain.ts";
 export { runOperation, recoverStack, stackExists, type StackTarget, type OperationResult, type Operation } from "./operations.ts";
 export { PlanRecorder, changedPaths } from "./events.ts";
 export { summarizeFailure } from "./failure.ts";
 export { resolveBackend, type BackendSettings } from "./backend.ts";
+export { requiredPlugins, installPlugin, engineErrorLine, type PluginRef } from "./plugin-commands.ts";

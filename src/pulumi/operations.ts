@@ -15,7 +15,7 @@ export interface StackTarget {
   stack: string;
   backendUrl: string;
   passphrase: string;
-  /** Pulumi's own home (plugins, credentials), kept inside stackd's data dir. */
+  /** Pulumi's own home: its plugins/ is the plugin cache every stack shares. */
   pulumiHome: string;
   /** Extra environment for the engine and the program: cloud endpoint and credentials. */
   env?: Record<string, string>;

@@ -11,12 +11,12 @@ export interface Toolchain {
 }
 
 /**
- * Settings every Pulumi process gets: no update checks and no plugin downloads
- * (this engine is built locally and nothing may be fetched behind our back).
+ * Settings every Pulumi process gets: no update checks (this engine is built
+ * locally). Plugin acquisition stays Pulumi's, steered per run by the plugin
+ * sources (see plugins/).
  */
 export const ENGINE_FLAGS = {
   PULUMI_SKIP_UPDATE_CHECK: "true",
-  PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
 } as const;
 
 function candidateRoots(): string[] {
@@ -59,9 +59,36 @@ export function loadToolchain(): Promise<Toolchain> {
  * the same Node stackd does.
  */
 export function engineEnv(tc: Toolchain, extra: Record<string, string>): Record<string, string> {
+  // A runtime's own PATH entries (a program's virtualenv) come after the engine's, before the rest.
+  const { PATH: runtimePath, ...rest } = extra;
   return {
     ...ENGINE_FLAGS,
-    PATH: [tc.binDir, path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter),
-    ...extra,
+    PATH: [tc.binDir, ...(runtimePath ? [runtimePath] : []), path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter),
+    ...rest,
   };
+}
+
+/** The language hosts stackd can run programs with: beside the CLI, else on PATH. */
+export async function languageHosts(): Promise<{ runtime: string; path: string }[]> {
+  const tc = await loadToolchain();
+  const dirs = [tc.binDir, ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean)];
+  const found = new Map<string, string>();
+  for (const dir of dirs) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^pulumi-language-([\w-]+)$/.exec(name);
+      if (m && !found.has(m[1]!)) found.set(m[1]!, path.join(dir, name));
+    }
+  }
+  return [...found].map(([runtime, p]) => ({ runtime, path: p })).sort((a, b) => a.runtime.localeCompare(b.runtime));
+}
+
+/** Where the language host of a runtime is, if stackd can find one. */
+export async function findLanguageHost(runtime: string): Promise<string | undefined> {
+  return (await languageHosts()).find((h) => h.runtime === runtime)?.path;
 }

@@ -367,7 +367,16 @@ export class Controller {
           : out.status === "previewed"
             ? "awaiting_approval"
             : "succeeded";
-      this.ledger.finishRun(job.runId, { status, changes: out.changes, resources: out.resources, policy: out.policy, error: out.error, log: out.log });
+      this.ledger.finishRun(job.runId, {
+        status,
+        changes: out.changes,
+        resources: out.resources,
+        policy: out.policy,
+        error: out.error,
+        log: out.log,
+        runtime: out.runtime,
+        plugins: out.plugins,
+      });
       if (job.mode === "drift") {
         // A drift check reads: it changes neither the applied revision nor the failure streak.
         if (status === "succeeded") this.afterDriftCheck(job, out.resources);

@@ -4,8 +4,10 @@ import path from "node:path";
 import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
 import type { CredentialBroker, Purpose } from "../credentials/index.ts";
 import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
-import { installDependencies, runOperation, stackExists, type BackendSettings, type StackTarget } from "../pulumi/index.ts";
+import { ensurePlugins, pluginEnv, pluginHome, pluginSources, type UsedPlugin } from "../plugins/index.ts";
+import { runOperation, stackExists, type BackendSettings, type StackTarget } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
+import { prepareRuntime, type PreparedRuntime } from "../runtimes/index.ts";
 import { messageOf } from "../support/index.ts";
 
 /** Everything one stack's operations need besides the stack itself. */
@@ -78,6 +80,11 @@ function once<T>(ctx: RunContext, key: string, fn: () => Promise<T>): Promise<T>
   return p;
 }
 
+/** A program's dependencies, once per project directory of a checkout. */
+function preparedRuntime(entry: StackEntry, ctx: RunContext, workDir: string): Promise<PreparedRuntime> {
+  return once(ctx, `runtime:${workDir}`, () => prepareRuntime(workDir, entry.projectDir, entry.runtime, entry.runtimeOptions, ctx.progress));
+}
+
 /** Done once per checkout and pack list, however many stacks share it. */
 function preparedPacks(entry: StackEntry, ctx: RunContext): Promise<PreparedPacks> {
   const packs = packsFor(ctx.checkout, ctx.settings, settingsFor(ctx.settings, entry.project, entry.stack));
@@ -103,12 +110,11 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   const failed = (error: string): StackOutcome => ({ ...base, status: "failed", changes: emptyCounts(), resources: [], error });
   if (entry.error) return failed(entry.error);
   const workDir = path.join(ctx.checkout, entry.projectDir);
-  if (entry.runtime === "nodejs") {
-    try {
-      await once(ctx, workDir, () => installDependencies(workDir, entry.projectDir, ctx.progress));
-    } catch (err) {
-      return failed(messageOf(err));
-    }
+  let runtime: PreparedRuntime;
+  try {
+    runtime = await preparedRuntime(entry, ctx, workDir);
+  } catch (err) {
+    return failed(messageOf(err));
   }
   let packs: PreparedPacks = { names: [], dirs: [], configs: [] };
   try {
@@ -125,15 +131,33 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     ctx.progress(`${name}: ${messageOf(err)}`);
     return { ...failed(messageOf(err)), stall: true };
   }
+  const machineEnv = { ...process.env, ...ctx.env };
+  const sources = pluginSources(ctx.settings.plugins, machineEnv, ctx.checkout);
   const target = {
     workDir,
     programDir: entry.programDir,
     stack: entry.stack,
     ...ctx.backend,
-    env: { ...ctx.env, ...credentials },
+    pulumiHome: pluginHome(machineEnv),
+    env: { ...ctx.env, ...credentials, ...runtime.env, ...pluginEnv(sources) },
     policyPacks: packs.dirs,
     policyPackConfigs: packs.configs,
   };
+  const toolchain = { runtime: entry.runtime, plugins: [] as UsedPlugin[] };
+  try {
+    // The plugins a program needs are the same for each of its stacks: asked once per checkout.
+    toolchain.plugins = await once(ctx, `plugins:${workDir}`, () =>
+      ensurePlugins(workDir, {
+        home: target.pulumiHome,
+        sources,
+        env: { ...target.env, PULUMI_BACKEND_URL: target.backendUrl, PULUMI_CONFIG_PASSPHRASE: target.passphrase },
+        progress: (line) => ctx.progress(`${name}: ${line}`),
+        signal: ctx.signal,
+      }),
+    );
+  } catch (err) {
+    return { ...failed(messageOf(err)), ...toolchain };
+  }
   let scratch: string | undefined;
   if (runOpts.scratchBackendForNewStacks && !(await stackExists(target).catch(() => false))) {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-scratch-"));
@@ -141,7 +165,7 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     target.backendUrl = `file://${scratch}`;
   }
   try {
-    return await operate(entry, ctx, mode, runOpts, target);
+    return { ...(await operate(entry, ctx, mode, runOpts, target)), ...toolchain };
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }

@@ -46,6 +46,14 @@ export const PolicyViolationSchema = z.object({
   urn: z.string().optional(),
 });
 
+/** A provider plugin a run used, by the sha256 of its executable. */
+export const UsedPluginSchema = z.object({
+  kind: z.string(),
+  name: z.string(),
+  version: z.string(),
+  sha256: z.string(),
+});
+
 export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped", "drifted", "in-sync", "adopted"]);
 
 export const StackReportSchema = z.object({
@@ -56,6 +64,10 @@ export const StackReportSchema = z.object({
   resources: z.array(ResourceChangeSchema),
   policy: z.array(PolicyViolationSchema),
   error: z.string().nullable(),
+  /** The program's runtime (nodejs, python, go, yaml, ...). */
+  runtime: z.string().optional(),
+  /** The provider plugins the program needs, as installed in the shared cache. */
+  plugins: z.array(UsedPluginSchema).optional(),
 });
 
 export const ReportSchema = z.object({
@@ -70,6 +82,7 @@ export type PropertyDrift = z.infer<typeof PropertyDriftSchema>;
 export type PropertyChange = z.infer<typeof PropertyChangeSchema>;
 export type ChangeCounts = z.infer<typeof ChangeCountsSchema>;
 export type PolicyViolation = z.infer<typeof PolicyViolationSchema>;
+export type UsedPlugin = z.infer<typeof UsedPluginSchema>;
 export type StackReport = z.infer<typeof StackReportSchema>;
 export type Report = z.infer<typeof ReportSchema>;
 

@@ -16,6 +16,7 @@ export function renderText(report: Report): string {
   const lines = [`revision ${report.revision}`];
   for (const s of report.stacks) {
     lines.push("", `${s.project}/${s.stack}: ${s.status} (${counts(s)})`);
+    if (s.runtime) lines.push(`  runtime ${s.runtime}${s.plugins?.length ? `, plugins ${s.plugins.map((p) => `${p.name}@${p.version}`).join(", ")}` : ""}`);
     for (const r of s.resources) {
       if (r.op === "same") continue;
       const shown = r.drift ? r.drift.map((d) => `${d.path}: ${JSON.stringify(d.declared)} -> ${JSON.stringify(d.actual)}`) : r.properties;

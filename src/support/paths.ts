@@ -11,5 +11,14 @@ export function cacheDir(): string {
   return process.env.STACKD_CACHE || path.join(os.homedir(), ".cache", "stackd");
 }
 
+/**
+ * The Pulumi home whose plugins/ directory is the one plugin cache every
+ * stack shares: $PULUMI_HOME when set (Pulumi's own convention), else one in
+ * stackd's machine cache.
+ */
+export function pulumiHomeDir(env: Record<string, string | undefined> = process.env): string {
+  return env.PULUMI_HOME || path.join(cacheDir(), "pulumi-home");
+}
+
 /** The stackd checkout itself, for the engine and node binaries installed beside it. */
 export const installRoot = path.resolve(import.meta.dirname, "..", "..");

@@ -1,0 +1,196 @@
+// Real programs in every runtime stackd supports, with real provider plugins
+// (random, tls) served by a loopback mirror: the engine, the language hosts
+// and the emulator are all real.
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensurePlugins, listPlugins, tarballName } from "../src/plugins/index.ts";
+import { previewChange, reconcile } from "../src/reconciler/index.ts";
+import { ReportSchema, type Report, type StackReport } from "../src/report/index.ts";
+import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
+import { startPluginMirror, testPluginTarballs, type PluginMirror } from "../scripts/lib/plugin-mirror.ts";
+import { createExamplesRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
+
+const RANDOM = tarballName("resource", "random", "4.18.2");
+const TLS = tarballName("resource", "tls", "5.2.0");
+
+let emu: Emulator;
+let mirror: PluginMirror;
+let repo: SampleRepo;
+let dataDir: string;
+let home: string;
+
+const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+/** The environment a platform team would give stackd: the emulator, a fresh PULUMI_HOME, Pulumi's own mirror override. */
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return { ...emu.env, PULUMI_HOME: home, PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES: `^github://api.github.com/pulumi=${mirror.url}`, ...extra };
+}
+
+async function run(opts: { stacks?: string[]; env?: Record<string, string>; mode?: "apply" | "drift" } = {}): Promise<Report> {
+  return ReportSchema.parse(await reconcile({ repo: repo.dir, dataDir, env: opts.env ?? env(), stacks: opts.stacks, mode: opts.mode }));
+}
+
+function stack(report: Report, project: string): StackReport {
+  const s = report.stacks.find((x) => x.project === project);
+  if (!s) throw new Error(`no stack of ${project} in ${JSON.stringify(report)}`);
+  return s;
+}
+
+/** sha256 of the provider executable inside a tarball, as the engine installs it. */
+function binarySha(tarball: string, binary: string): string {
+  const bytes = execFileSync("tar", ["-xzOf", path.join(testPluginTarballs(), tarball), binary], { maxBuffer: 256 * 1024 * 1024 });
+  return execFileSync("sha256sum", { input: bytes }).toString().split(" ")[0]!;
+}
+
+function ssm(): SSMClient {
+  return new SSMClient({ endpoint: emu.endpoint, region: "us-east-1", credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
+}
+
+beforeAll(async () => {
+  emu = await startEmulator();
+  mirror = await startPluginMirror(testPluginTarballs());
+  repo = createExamplesRepo(["typescript", "python", "yaml", "go"]);
+  dataDir = tmp("stackd-data-");
+  home = tmp("stackd-pulumi-home-");
+});
+
+afterAll(async () => {
+  await mirror?.stop();
+  await emu?.stop();
+});
+
+describe("programs in every runtime, with real provider plugins", () => {
+  it("TypeScript, Python, YAML and Go programs reconcile from a fresh PULUMI_HOME, each plugin fetched once from the mirror", async () => {
+    const report = await run();
+    for (const s of report.stacks) expect(s.status, `${s.project}: ${s.error}`).toBe("applied");
+    const random = { kind: "resource", name: "random", version: "4.18.2", sha256: binarySha(RANDOM, "pulumi-resource-random") };
+    const tls = { kind: "resource", name: "tls", version: "5.2.0", sha256: binarySha(TLS, "pulumi-resource-tls") };
+    expect(report.stacks.map((s) => [s.project, s.runtime, s.plugins, s.changes.create])).toEqual([
+      ["example-go", "go", [random], 1],
+      ["example-python", "python", [random], 2],
+      ["example-typescript", "nodejs", [random], 2],
+      ["example-yaml", "yaml", [random, tls], 2],
+    ]);
+    expect(mirror.served(RANDOM)).toBe(1);
+    expect(mirror.served(TLS)).toBe(1);
+    expect(listPlugins(home).map((p) => `${p.kind} ${p.name} ${p.version} ${p.sha256}`)).toEqual([
+      `resource random 4.18.2 ${random.sha256}`,
+      `resource tls 5.2.0 ${tls.sha256}`,
+    ]);
+    // The Python program's dynamic provider wrote to the emulator through boto3.
+    const param = await ssm().send(new GetParameterCommand({ Name: "/example-python/dev/greeting" }));
+    expect(param.Parameter?.Value).toBe("hello from python");
+  });
+
+  it("a second stack that needs the same plugin is served from the cache", async () => {
+    repo.commit({ "typescript/Pulumi.prod.yaml": "config:\n  example-typescript:petLength: \"3\"\n" }, "a prod stack");
+    const before = mirror.requests.length;
+    const report = await run({ stacks: ["example-typescript/prod"] });
+    const prod = report.stacks[0]!;
+    expect([prod.stack, prod.status, prod.plugins?.map((p) => `${p.name}@${p.version}`)]).toEqual(["prod", "applied", ["random@4.18.2"]]);
+    expect(mirror.requests.length).toBe(before);
+  });
+
+  it("two programs asking for one missing plugin at once install it once", async () => {
+    home = tmp("stackd-pulumi-home-");
+    const checkout = tmp("stackd-two-yaml-");
+    for (const name of ["a", "b"]) fs.cpSync(path.join(repo.dir, "yaml"), path.join(checkout, name), { recursive: true });
+    const before = mirror.served(RANDOM);
+    const opts = { home, sources: [{ kind: "mirror" as const, url: mirror.url, env: { PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES: `.*=${mirror.url}` } }], env: {} };
+    const [a, b] = await Promise.all([ensurePlugins(path.join(checkout, "a"), opts), ensurePlugins(path.join(checkout, "b"), opts)]);
+    expect(a).toEqual(b);
+    expect(a.map((p) => p.name)).toEqual(["random", "tls"]);
+    expect(mirror.served(RANDOM) - before).toBe(1);
+    expect(fs.readdirSync(path.join(home, "plugins")).filter((f) => f.endsWith(".partial"))).toEqual([]);
+  });
+
+  it("with an empty mirror, the offline directory stackd.yaml names supplies the plugins", async () => {
+    home = tmp("stackd-pulumi-home-");
+    const offline = path.join(tmp("stackd-offline-"), "air-gapped plugins");
+    fs.cpSync(testPluginTarballs(), offline, { recursive: true });
+    const empty = await startPluginMirror(tmp("stackd-empty-mirror-"));
+    try {
+      repo.commit({ "stackd.yaml": `plugins:\n  dir: ${JSON.stringify(offline)}\n  mirror: ${empty.url}\n` }, "plugins from an offline dir");
+      const report = await run({ stacks: ["example-yaml/dev", "example-typescript/dev"], env: { ...emu.env, PULUMI_HOME: home } });
+      expect(report.stacks.map((s) => [s.project, s.status, s.plugins?.length])).toEqual([
+        ["example-typescript", "unchanged", 1],
+        ["example-yaml", "unchanged", 2],
+      ]);
+      expect(empty.requests).toEqual([]);
+      expect(listPlugins(home).map((p) => p.name)).toEqual(["random", "tls"]);
+    } finally {
+      await empty.stop();
+      repo.git("rm", "-q", "stackd.yaml");
+      repo.git("commit", "-q", "-m", "no plugin settings");
+    }
+  });
+
+  it("a plugin no source has fails only its stack, at once, naming every source and its answer", async () => {
+    home = tmp("stackd-pulumi-home-");
+    const yaml = repo.read("yaml/Pulumi.yaml");
+    repo.commit({ "yaml/Pulumi.yaml": yaml.replace("version: 4.18.2", "version: 9.9.9") }, "a random version nobody has");
+    const started = Date.now();
+    const report = await run({ stacks: ["example-yaml/dev"] });
+    const seconds = (Date.now() - started) / 1000;
+    expect(stack(report, "example-yaml")).toMatchObject({
+      status: "failed",
+      error: `plugin resource random v9.9.9: not found (mirror ${mirror.url}: 404)`,
+    });
+    expect(mirror.requests.at(-1)).toEqual({ path: `/${tarballName("resource", "random", "9.9.9")}`, status: 404 });
+    // Bounded by the engine's own start-up, not by retries or timeouts.
+    expect(seconds).toBeLessThan(60);
+
+    repo.commit({ "yaml/Pulumi.yaml": yaml.replace("    options:\n      version: 4.18.2\n", "") }, "leave random's version open");
+    const open = await run({ stacks: ["example-yaml/dev"] });
+    expect(stack(open, "example-yaml").error).toBe(
+      `plugin resource random: the program does not pin a version and neither the cache nor mirror ${mirror.url} can say which is latest; pin it (a package version, or \`version:\` in a YAML resource's options)`,
+    );
+    repo.commit({ "yaml/Pulumi.yaml": yaml }, "pin random again");
+  });
+
+  it("broken programs fail only their own stack, naming the file", async () => {
+    const requirements = repo.read("python/requirements.txt");
+    const main = repo.read("go/main.go");
+    const yaml = repo.read("yaml/Pulumi.yaml");
+    repo.commit(
+      {
+        "python/requirements.txt": `${requirements}stackd-no-such-package==1.0\n`,
+        "go/main.go": main.replace("ctx.Export(\"pet\", pet.ID())", "ctx.Export(\"pet\", pet.Missing())"),
+        "yaml/Pulumi.yaml": yaml.replace("type: random:index:RandomPet", "type: random:index:RandomPett"),
+      },
+      "break three programs",
+    );
+    const report = await run();
+    expect(stack(report, "example-python").error).toMatch(
+      /^python\/requirements\.txt: pip install failed: ERROR: .*stackd-no-such-package==1\.0/,
+    );
+    expect(stack(report, "example-go").error).toMatch(/^go\/main\.go:\d+:\d+: Go does not compile: pet\.Missing undefined/);
+    expect(stack(report, "example-yaml").error).toMatch(/^yaml\/Pulumi\.yaml:\d+:\d+: .*random:index:RandomPett/);
+    expect(stack(report, "example-typescript").status).toBe("unchanged");
+    repo.commit({ "python/requirements.txt": requirements, "go/main.go": main, "yaml/Pulumi.yaml": yaml }, "fix them");
+  });
+
+  it("a Python stack's drift check and pull request preview work like a TypeScript one's", async () => {
+    await ssm().send(new PutParameterCommand({ Name: "/example-python/dev/greeting", Value: "changed by hand", Type: "String", Overwrite: true }));
+    const drift = await run({ stacks: ["example-python/dev"], mode: "drift" });
+    const py = stack(drift, "example-python");
+    expect(py.status).toBe("drifted");
+    expect(py.resources.filter((r) => r.op === "drift").map((r) => [r.urn.split("::").pop(), r.drift])).toEqual([
+      ["greeting", [{ path: "value", declared: "hello from python", actual: "changed by hand" }]],
+    ]);
+
+    repo.git("checkout", "-q", "-b", "greeting");
+    repo.commit({ "python/Pulumi.dev.yaml": "config:\n  example-python:greeting: hello again\n" }, "a new greeting");
+    repo.git("checkout", "-q", "main");
+    const preview = ReportSchema.parse(await previewChange({ repo: repo.dir, ref: "greeting", base: "main", dataDir, env: env() }));
+    expect(preview.stacks.map((s) => [s.project, s.stack, s.status])).toEqual([["example-python", "dev", "previewed"]]);
+    const changed = preview.stacks[0]!.resources.filter((r) => r.op !== "same");
+    expect(changed.map((r) => [r.urn.split("::").pop(), r.op, r.diff])).toEqual([
+      ["greeting", "update", [{ path: "value", old: "hello from python", new: "hello again" }]],
+    ]);
+  });
+});

@@ -3,6 +3,8 @@
 #   - the npm dependencies (Node 24 comes with them, as the npm package `node`)
 #   - the Pulumi CLI and nodejs language host, built from Go modules
 #   - moto's AWS emulator in a virtualenv
+#   - the Python, Go and YAML language hosts beside it (scripts/build-hosts.sh)
+#   - two real provider plugins for the tests (scripts/build-plugins.sh)
 # Everything is cached under $STACKD_CACHE (default ~/.cache/stackd), keyed by
 # what it was built from, so a warm run only checks and links.
 set -euo pipefail
@@ -76,6 +78,8 @@ build_engine() {
     install -m 0755 "$root/node_modules/@pulumi/pulumi/$f" "$dir/bin/$f"
   done
   ln -sfn "$dir" "$cache/engine/current"
+  # The other language hosts are linked in on every run: a rebuilt engine dir starts without them.
+  bash "$root/scripts/build-hosts.sh" "$dir/bin"
 }
 
 # --- AWS emulator ---------------------------------------------------------------
@@ -94,4 +98,5 @@ install_moto() {
 install_node_modules
 build_engine
 install_moto
+bash "$root/scripts/build-plugins.sh"
 say "ready (engine: $cache/engine/current/bin, emulator: $cache/moto/bin/moto_server)"

@@ -1,7 +1,7 @@
 // Real programs in every runtime stackd supports, with real provider plugins
 // (random, tls) served by a loopback mirror: the engine, the language hosts
 // and the emulator are all real.
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +13,8 @@ import { ReportSchema, type Report, type StackReport } from "../src/report/index
 import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
 import { startPluginMirror, testPluginTarballs, type PluginMirror } from "../scripts/lib/plugin-mirror.ts";
 import { createExamplesRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
+import { settled, startService } from "./support/service.ts";
+import { installRoot } from "../src/support/index.ts";
 
 const RANDOM = tarballName("resource", "random", "4.18.2");
 const TLS = tarballName("resource", "tls", "5.2.0");
@@ -169,9 +171,37 @@ describe("programs in every runtime, with real provider plugins", () => {
       /^python\/requirements\.txt: pip install failed: ERROR: .*stackd-no-such-package==1\.0/,
     );
     expect(stack(report, "example-go").error).toMatch(/^go\/main\.go:\d+:\d+: Go does not compile: pet\.Missing undefined/);
-    expect(stack(report, "example-yaml").error).toMatch(/^yaml\/Pulumi\.yaml:\d+:\d+: .*random:index:RandomPett/);
+    expect(stack(report, "example-yaml").error).toMatch(/^yaml\/Pulumi\.yaml:\d+: .*random:index:RandomPett/);
     expect(stack(report, "example-typescript").status).toBe("unchanged");
     repo.commit({ "python/requirements.txt": requirements, "go/main.go": main, "yaml/Pulumi.yaml": yaml }, "fix them");
+  });
+
+  it("a nodejs program installs with pnpm or yarn when its lockfile says so", async () => {
+    const files: Record<string, string> = {};
+    for (const [tool, args] of [["pnpm", ["install", "--lockfile-only"]], ["yarn", ["install", "--ignore-scripts", "--silent"]]] as const) {
+      const dir = path.join(tmp("stackd-lock-"), tool);
+      fs.cpSync(path.join(installRoot, "examples", "typescript"), dir, { recursive: true });
+      fs.rmSync(path.join(dir, "package-lock.json"));
+      execFileSync(path.join(installRoot, "node_modules", ".bin", tool), [...args], { cwd: dir, stdio: "ignore" });
+      for (const f of ["index.ts", "package.json", "tsconfig.json", tool === "pnpm" ? "pnpm-lock.yaml" : "yarn.lock"]) {
+        files[`ts-${tool}/${f}`] = fs.readFileSync(path.join(dir, f), "utf8");
+      }
+      files[`ts-${tool}/Pulumi.yaml`] = `name: example-${tool}\nruntime: nodejs\n`;
+      files[`ts-${tool}/Pulumi.dev.yaml`] = "";
+    }
+    repo.commit(files, "programs locked by pnpm and yarn");
+    const progress: string[] = [];
+    const report = ReportSchema.parse(
+      await reconcile({ repo: repo.dir, dataDir, env: env(), stacks: ["example-pnpm/dev", "example-yarn/dev"], onProgress: (l) => progress.push(l) }),
+    );
+    expect(report.stacks.map((s) => [s.project, s.status, s.plugins?.map((p) => p.name)])).toEqual([
+      ["example-pnpm", "applied", ["random"]],
+      ["example-yarn", "applied", ["random"]],
+    ]);
+    expect(progress.filter((l) => l.startsWith("installing dependencies of ts-")).map((l) => l.replace(/node-\w+/, "node-KEY"))).toEqual([
+      "installing dependencies of ts-pnpm with pnpm (pnpm-lock.yaml node-KEY)",
+      "installing dependencies of ts-yarn with yarn (yarn.lock node-KEY)",
+    ]);
   });
 
   it("a Python stack's drift check and pull request preview work like a TypeScript one's", async () => {
@@ -191,6 +221,69 @@ describe("programs in every runtime, with real provider plugins", () => {
     const changed = preview.stacks[0]!.resources.filter((r) => r.op !== "same");
     expect(changed.map((r) => [r.urn.split("::").pop(), r.op, r.diff])).toEqual([
       ["greeting", "update", [{ path: "value", old: "hello from python", new: "hello again" }]],
+    ]);
+  });
+
+  it("in the service, two stacks that need the same missing plugins at once fetch each once, and each run records what it used", async () => {
+    const yamlRepo = createExamplesRepo(["yaml"]);
+    yamlRepo.commit({ "yaml-copy/Pulumi.yaml": yamlRepo.read("yaml/Pulumi.yaml").replace("name: example-yaml", "name: example-yaml-copy"), "yaml-copy/Pulumi.dev.yaml": "" }, "a second project");
+    home = tmp("stackd-pulumi-home-");
+    const before = { random: mirror.served(RANDOM), tls: mirror.served(TLS) };
+    const svc = await startService({ repo: yamlRepo.dir, dataDir: tmp("stackd-svc-"), env: env() });
+    try {
+      await settled(svc);
+      const runs = svc.runs();
+      expect(runs.map((r) => `${r.stack} ${r.kind} ${r.status}`).sort()).toEqual(["example-yaml-copy/dev up succeeded", "example-yaml/dev up succeeded"]);
+      expect({ random: mirror.served(RANDOM) - before.random, tls: mirror.served(TLS) - before.tls }).toEqual({ random: 1, tls: 1 });
+      const run = (await (await fetch(`${svc.url}/api/runs/${runs[0]!.id}`)).json()) as { runtime: string; plugins: unknown[] };
+      expect([run.runtime, run.plugins]).toEqual([
+        "yaml",
+        [
+          { kind: "resource", name: "random", version: "4.18.2", sha256: binarySha(RANDOM, "pulumi-resource-random") },
+          { kind: "resource", name: "tls", version: "5.2.0", sha256: binarySha(TLS, "pulumi-resource-tls") },
+        ],
+      ]);
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it("stackd plugins install --dir seeds a fresh cache from a user-named directory; stackd plugins and doctor show it", async () => {
+    const fresh = tmp("stackd-pulumi-home-");
+    const seed = path.join(tmp("stackd-seed-"), "plugin tarballs");
+    fs.cpSync(testPluginTarballs(), seed, { recursive: true });
+    const stackd = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [path.join(installRoot, "bin", "stackd.js"), ...args], { env: { ...process.env, ...emu.env, PULUMI_HOME: fresh } }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    const random = binarySha(RANDOM, "pulumi-resource-random");
+    const tls = binarySha(TLS, "pulumi-resource-tls");
+    const first = await stackd("plugins", "install", "--dir", seed);
+    expect(first.stdout).toBe(`installed resource random v4.18.2 sha256 ${random}\ninstalled resource tls v5.2.0 sha256 ${tls}\n`);
+    const again = await stackd("plugins", "install", "--dir", seed);
+    expect(again.stdout).toBe(`cached    resource random v4.18.2 sha256 ${random}\ncached    resource tls v5.2.0 sha256 ${tls}\n`);
+    const listed = JSON.parse((await stackd("plugins", "--format", "json")).stdout) as { cache: string; plugins: { name: string; version: string; size: number; sha256: string }[] };
+    expect(listed.cache).toBe(path.join(fresh, "plugins"));
+    expect(listed.plugins.map((p) => [p.name, p.version, p.sha256, p.size > 1_000_000])).toEqual([
+      ["random", "4.18.2", random, true],
+      ["tls", "5.2.0", tls, true],
+    ]);
+    const text = (await stackd("plugins")).stdout.split("\n");
+    expect(text[1]).toMatch(/^KIND +NAME +VERSION +SIZE +SHA256 +INSTALLED$/);
+    expect(text[2]).toMatch(new RegExp(`^resource +random +4\\.18\\.2 +\\d+\\.\\d MiB +${random} +\\d{4}-`));
+    const empty = await stackd("plugins", "install", "--dir", tmp("stackd-no-tarballs-"));
+    expect([empty.code, empty.stderr]).toEqual([2, expect.stringMatching(/^stackd: error: --dir: no plugin tarballs for this machine in /)]);
+
+    const doctor = await stackd("doctor", "--repo", repo.dir, "--data-dir", tmp("stackd-doctor-"));
+    const lines = doctor.stdout.split("\n");
+    expect(lines[0]).toMatch(/^engine: pulumi v3\.184\.0 \(\/.+\/bin\)$/);
+    expect(lines.slice(1, 5).map((l) => l.split(/\s+/).slice(0, 3).join(" "))).toEqual([
+      "language host: go",
+      "language host: nodejs",
+      "language host: python",
+      "language host: yaml",
     ]);
   });
 });

@@ -1,12 +1,15 @@
 """An SSM parameter managed through a dynamic provider over boto3, so the program talks to
 whatever AWS endpoint the environment names (AWS_ENDPOINT_URL: the emulator in tests)."""
+import os
+
 import boto3
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 
 def _ssm():
-    return boto3.client("ssm")
+    # The AWS SDKs for JavaScript and Go read AWS_REGION; boto3 wants AWS_DEFAULT_REGION unless told.
+    return boto3.client("ssm", region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 
 
 class _ParameterProvider(ResourceProvider):

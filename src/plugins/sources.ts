@@ -68,7 +68,7 @@ export function tarballsIn(dir: string): { kind: string; name: string; version: 
     const m = /^pulumi-(resource|analyzer|language|converter|tool)-(.+)-v(\d+\.\d+\.\d+[^-]*(?:-[^-]+)?)$/.exec(f.slice(0, -suffix.length));
     if (m) out.push({ kind: m[1]!, name: m[2]!, version: m[3]! });
   }
-  return out;
+  return out.sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
 }
 
 /** Versions of a plugin an offline directory holds. */

@@ -121,6 +121,8 @@ export class PlanRecorder {
     this.drift = opts.drift ?? false;
   }
   readonly errors: { urn?: string; message: string }[] = [];
+  /** What the program and its toolchain wrote to stderr (a Go build's compiler errors arrive this way). */
+  readonly programStderr: string[] = [];
   readonly policy: PolicyViolation[] = [];
   private readonly sequences = new Set<number>();
 
@@ -151,6 +153,7 @@ export class PlanRecorder {
     }
     const diag = e.diagnosticEvent;
     if (diag && diag.severity === "error") this.errors.push({ urn: diag.urn ?? undefined, message: diag.message });
+    if (diag && diag.severity === "info#err") this.programStderr.push(diag.message);
     const p = e.policyEvent;
     if (p) {
       this.policy.push({

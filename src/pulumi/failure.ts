@@ -22,19 +22,22 @@ function clean(text: string): string[] {
 }
 
 /**
- * Picks the line that names the cause from the engine's error diagnostics and
- * stderr: a TypeScript compile error as file:line:col (from the repository
- * root, given the program's directory), else the first error
- * message the engine gave.
+ * Picks the line that names the cause from the engine's error diagnostics,
+ * stderr and the program's own stderr: a TypeScript or Go compile error as
+ * file:line:col, a YAML program error as file:line (from the repository
+ * root, given the program's directory), else the first error message the
+ * engine gave.
  */
-export function summarizeFailure(diagnostics: string[], stderr: string, programDir = ""): string {
-  const text = [...diagnostics, stderr].join("\n").replace(ANSI, "");
+export function summarizeFailure(diagnostics: string[], stderr: string, programDir = "", programStderr: string[] = []): string {
+  const text = [...diagnostics, stderr, ...programStderr].join("\n").replace(ANSI, "");
+  // Compilers and the YAML host name files relative to the program's directory; people know them from the repository root.
+  const fromRoot = (file: string) => path.posix.join(programDir, file);
   const ts = /([\w./-]+\.tsx?)\((\d+),(\d+)\): error (TS\d+): ([^\n]+)/.exec(text);
-  if (ts) {
-    // The compiler names files relative to the program's directory; people know them from the repository root.
-    const file = path.posix.join(programDir, ts[1]!);
-    return `${file}:${ts[2]}:${ts[3]}: TypeScript does not compile: ${ts[5]!.trim()} (${ts[4]})`;
-  }
+  if (ts) return `${fromRoot(ts[1]!)}:${ts[2]}:${ts[3]}: TypeScript does not compile: ${ts[5]!.trim()} (${ts[4]})`;
+  const go = /^(?:\.\/)?([\w./-]+\.go):(\d+):(\d+): ([^\n]+)/m.exec(text);
+  if (go) return `${fromRoot(go[1]!)}:${go[2]}:${go[3]}: Go does not compile: ${go[4]!.trim()}`;
+  const yaml = /(?:Error: )?([^\n]+)\n\s*on ([\w./-]+\.ya?ml) line (\d+):/.exec(text);
+  if (yaml) return `${fromRoot(yaml[2]!)}:${yaml[3]}: ${yaml[1]!.replace(/^\s*(error|Error):\s*/, "").trim()}`;
   for (const source of [...diagnostics, stderr]) {
     const lines = clean(source).filter((l) => !/^(code|stdout|stderr|err\?):/.test(l) && !l.startsWith("CommandError"));
     const at = lines.findIndex((l) => !/^(TSError|Error): ?$/.test(l));

@@ -117,7 +117,7 @@ async function runOnce(
       resources: recorder.resources(),
       policy: recorder.policy,
       changes: recorder.counts(),
-      error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err), target.programDir),
+      error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err), target.programDir, recorder.programStderr),
       log: log.join(""),
     };
     return { result, lost: recorder.lostEvents() };

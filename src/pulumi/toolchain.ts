@@ -38,7 +38,9 @@ let cached: Promise<Toolchain> | undefined;
 export function loadToolchain(): Promise<Toolchain> {
   cached ??= (async () => {
     Object.assign(process.env, ENGINE_FLAGS);
-    for (const root of candidateRoots()) {
+    for (const candidate of candidateRoots()) {
+      // The real directory, not the `current` link: the engine warns when a host's path differs from its own.
+      const root = fs.existsSync(candidate) ? fs.realpathSync(candidate) : candidate;
       const binDir = path.join(root, "bin");
       if (!fs.existsSync(path.join(binDir, "pulumi")) || !fs.existsSync(path.join(binDir, "pulumi-language-nodejs"))) continue;
       const command = await PulumiCommand.get({ root });
@@ -82,7 +84,8 @@ export async function languageHosts(): Promise<{ runtime: string; path: string }
     }
     for (const name of names) {
       const m = /^pulumi-language-([\w-]+)$/.exec(name);
-      if (m && !found.has(m[1]!)) found.set(m[1]!, path.join(dir, name));
+      // pulumi-language-python-exec is the Python host's helper script, not a host.
+      if (m && !m[1]!.endsWith("-exec") && !found.has(m[1]!)) found.set(m[1]!, path.join(dir, name));
     }
   }
   return [...found].map(([runtime, p]) => ({ runtime, path: p })).sort((a, b) => a.runtime.localeCompare(b.runtime));

@@ -55,7 +55,7 @@ function ssm(): SSMClient {
 beforeAll(async () => {
   emu = await startEmulator();
   mirror = await startPluginMirror(testPluginTarballs());
-  repo = createExamplesRepo(["typescript", "python", "yaml", "go"]);
+  repo = createExamplesRepo(["typescript", "python", "yaml", "go", "policy-python"]);
   dataDir = tmp("stackd-data-");
   home = tmp("stackd-pulumi-home-");
 });
@@ -170,8 +170,12 @@ describe("programs in every runtime, with real provider plugins", () => {
     expect(stack(report, "example-python").error).toMatch(
       /^python\/requirements\.txt: pip install failed: ERROR: .*stackd-no-such-package==1\.0/,
     );
-    expect(stack(report, "example-go").error).toMatch(/^go\/main\.go:\d+:\d+: Go does not compile: pet\.Missing undefined/);
-    expect(stack(report, "example-yaml").error).toMatch(/^yaml\/Pulumi\.yaml:\d+: .*random:index:RandomPett/);
+    expect(stack(report, "example-go").error).toBe(
+      "go/main.go:18:25: Go does not compile: pet.Missing undefined (type *random.RandomPet has no field or method Missing)",
+    );
+    expect(stack(report, "example-yaml").error).toBe(
+      'yaml/Pulumi.yaml:6: error resolving type of resource pet: unable to find resource type "random:index:RandomPett" in resource provider "random"',
+    );
     expect(stack(report, "example-typescript").status).toBe("unchanged");
     repo.commit({ "python/requirements.txt": requirements, "go/main.go": main, "yaml/Pulumi.yaml": yaml }, "fix them");
   });
@@ -202,6 +206,27 @@ describe("programs in every runtime, with real provider plugins", () => {
       "installing dependencies of ts-pnpm with pnpm (pnpm-lock.yaml node-KEY)",
       "installing dependencies of ts-yarn with yarn (yarn.lock node-KEY)",
     ]);
+  });
+
+  it("a policy pack written in Python judges the stacks that name it", async () => {
+    repo.commit({ "stackd.yaml": "stacks:\n  example-python/*:\n    policyPacks: [policy-python]\n" }, "python stacks get the python pack");
+    const report = await run({ stacks: ["example-python/dev"] });
+    const py = stack(report, "example-python");
+    expect([py.status, py.error, py.policy]).toEqual([
+      "blocked",
+      "blocked by 1 mandatory policy violation(s), first: pet-names/pet-name-length: a pet name of 2 words is too easy to guess; use a length of 3 or more",
+      [
+        {
+          pack: "pet-names",
+          policy: "pet-name-length",
+          enforcement: "mandatory",
+          message: "a pet name of 2 words is too easy to guess; use a length of 3 or more",
+          urn: "urn:pulumi:dev::example-python::random:index/randomPet:RandomPet::pet",
+        },
+      ],
+    ]);
+    repo.git("rm", "-q", "stackd.yaml");
+    repo.git("commit", "-q", "-m", "no python pack");
   });
 
   it("a Python stack's drift check and pull request preview work like a TypeScript one's", async () => {

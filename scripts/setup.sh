@@ -5,6 +5,7 @@
 #   - moto's AWS emulator in a virtualenv
 #   - the Python, Go and YAML language hosts beside it (scripts/build-hosts.sh)
 #   - two real provider plugins for the tests (scripts/build-plugins.sh)
+#   - the python toolchains uv and poetry, for the tests
 # Everything is cached under $STACKD_CACHE (default ~/.cache/stackd), keyed by
 # what it was built from, so a warm run only checks and links.
 set -euo pipefail
@@ -95,8 +96,29 @@ install_moto() {
   ln -sfn "$dir" "$cache/moto"
 }
 
+# --- Python toolchains -----------------------------------------------------------
+# uv and poetry, for the tests of programs that name them (Pulumi.yaml's
+# runtime option `toolchain`); only they are linked into tools/, so the venv's
+# own python never shadows the machine's.
+PYTHON_TOOLS="uv==0.13.9 poetry==2.5.1"
+install_python_tools() {
+  local dir="$cache/pytools-$(printf '%s' "$PYTHON_TOOLS" | sha256sum | cut -c1-16)"
+  if [ ! -x "$dir/tools/uv" ] || [ ! -x "$dir/tools/poetry" ]; then
+    say "installing the python toolchains uv and poetry"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    # shellcheck disable=SC2086
+    "$dir/bin/pip" install --quiet --disable-pip-version-check $PYTHON_TOOLS >&2
+    mkdir -p "$dir/tools"
+    ln -sfn "$dir/bin/uv" "$dir/tools/uv"
+    ln -sfn "$dir/bin/poetry" "$dir/tools/poetry"
+  fi
+  ln -sfn "$dir" "$cache/pytools"
+}
+
 install_node_modules
 build_engine
 install_moto
-bash "$root/scripts/build-plugins.sh"
+install_python_tools
+bash "$root/scripts/build-plugins.sh" >/dev/null
 say "ready (engine: $cache/engine/current/bin, emulator: $cache/moto/bin/moto_server)"

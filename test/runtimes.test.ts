@@ -14,8 +14,10 @@ import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
 import { startPluginMirror, testPluginTarballs, type PluginMirror } from "../scripts/lib/plugin-mirror.ts";
 import { createExamplesRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
 import { settled, startService } from "./support/service.ts";
-import { installRoot } from "../src/support/index.ts";
+import { cacheDir, installRoot } from "../src/support/index.ts";
 
+// The package index reached here answers PyPI's simple API only; poetry asks its JSON API unless told.
+const POETRY_SETTINGS = '\n[tool.poetry]\npackage-mode = false\n\n[[tool.poetry.source]]\nname = "pypi-simple"\nurl = "https://pypi.org/simple/"\npriority = "primary"\n';
 const RANDOM = tarballName("resource", "random", "4.18.2");
 const TLS = tarballName("resource", "tls", "5.2.0");
 
@@ -206,6 +208,44 @@ describe("programs in every runtime, with real provider plugins", () => {
       "installing dependencies of ts-pnpm with pnpm (pnpm-lock.yaml node-KEY)",
       "installing dependencies of ts-yarn with yarn (yarn.lock node-KEY)",
     ]);
+  });
+
+  it("a python program whose Pulumi.yaml names uv or poetry gets its venv from pyproject.toml and the lockfile", async () => {
+    // uv and poetry as a platform engineer's machine has them: on PATH (setup installs both).
+    process.env.PATH = `${path.join(cacheDir(), "pytools", "tools")}${path.delimiter}${process.env.PATH}`;
+    const files: Record<string, string> = {};
+    for (const tool of ["uv", "poetry"] as const) {
+      const dir = path.join(tmp("stackd-pyproject-"), tool);
+      const project = `example-python-${tool}`;
+      fs.mkdirSync(dir);
+      fs.writeFileSync(
+        path.join(dir, "pyproject.toml"),
+        `[project]\nname = "${project}"\nversion = "0.1.0"\nrequires-python = ">=3.9"\ndependencies = ["pulumi==3.185.0", "pulumi-random==4.18.2", "boto3==1.40.0"]\n${tool === "poetry" ? POETRY_SETTINGS : ""}`,
+      );
+      execFileSync(tool, ["lock"], { cwd: dir, stdio: "ignore" });
+      const lockfile = tool === "uv" ? "uv.lock" : "poetry.lock";
+      for (const f of ["pyproject.toml", lockfile]) files[`py-${tool}/${f}`] = fs.readFileSync(path.join(dir, f), "utf8");
+      for (const f of ["__main__.py", "parameter.py"]) files[`py-${tool}/${f}`] = repo.read(`python/${f}`);
+      files[`py-${tool}/Pulumi.yaml`] = `name: ${project}\nruntime:\n  name: python\n  options:\n    toolchain: ${tool}\n`;
+      files[`py-${tool}/Pulumi.dev.yaml`] = `config:\n  ${project}:greeting: hello from ${tool}\n`;
+    }
+    repo.commit(files, "python programs locked by uv and poetry");
+    const progress: string[] = [];
+    const report = ReportSchema.parse(
+      await reconcile({ repo: repo.dir, dataDir, env: env(), stacks: ["example-python-uv/dev", "example-python-poetry/dev"], onProgress: (l) => progress.push(l) }),
+    );
+    expect(report.stacks.map((s) => [s.project, s.status, s.runtime, s.plugins?.map((p) => p.name)])).toEqual([
+      ["example-python-poetry", "applied", "python", ["random"]],
+      ["example-python-uv", "applied", "python", ["random"]],
+    ]);
+    expect(progress.filter((l) => l.startsWith("installing dependencies of py-")).map((l) => l.replace(/python-(\w+)-\w+/, "python-$1-KEY"))).toEqual([
+      "installing dependencies of py-poetry into a virtualenv with poetry (python-poetry-KEY)",
+      "installing dependencies of py-uv into a virtualenv with uv (python-uv-KEY)",
+    ]);
+    for (const tool of ["uv", "poetry"]) {
+      const param = await ssm().send(new GetParameterCommand({ Name: `/example-python-${tool}/dev/greeting` }));
+      expect(param.Parameter?.Value).toBe(`hello from ${tool}`);
+    }
   });
 
   it("a policy pack written in Python judges the stacks that name it", async () => {

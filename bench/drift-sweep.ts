@@ -24,7 +24,7 @@ try {
     await settled(svc);
     const t0 = Date.now();
     const runs = await Promise.all(svc.controller.status().map((s) => svc.controller.checkDrift(s.name, "api")));
-    await waitFor("the sweep", () => runs.every((r) => svc.controller.ledger.getRun(r.id)?.status === "succeeded"), 1_800_000);
+    await waitFor("the sweep", () => runs.every((r) => svc.controller.ledger.runs.get(r.id)?.status === "succeeded"), 1_800_000);
     const seconds = (Date.now() - t0) / 1000;
     console.log(`drift sweep of ${n} stack(s) at parallelism 2: ${seconds.toFixed(1)} s`);
     await svc.stop();

@@ -56,8 +56,8 @@ describe("manual apply mode", () => {
     expect(res.status).toBe(202);
     const up = (await res.json()) as { id: string; kind: string; revision: string; approvalOf: string };
     expect(up).toMatchObject({ kind: "up", revision: preview.revision, approvalOf: preview.id });
-    await waitFor("approved up", () => svc.controller.ledger.getRun(up.id)?.status === "succeeded");
-    expect(svc.controller.ledger.getRun(preview.id)!.status).toBe("approved");
+    await waitFor("approved up", () => svc.controller.ledger.runs.get(up.id)?.status === "succeeded");
+    expect(svc.controller.ledger.runs.get(preview.id)!.status).toBe("approved");
     expect(await aws.bucketExists("stackd-sample-prod-data")).toBe(true);
     expect(svc.controller.status().find((s) => s.name === "sample-infra/prod")!.sync).toBe("Synced");
     expect((await approve(preview.id)).status).toBe(409);
@@ -85,7 +85,7 @@ describe("manual apply mode", () => {
       const r = awaiting();
       return r?.revision === second ? r : undefined;
     });
-    expect(svc.controller.ledger.getRun(preview.id)!.status).toBe("superseded");
+    expect(svc.controller.ledger.runs.get(preview.id)!.status).toBe("superseded");
     expect((await approve(newest.id)).status).toBe(202);
     await waitFor("second change applied", async () => (await aws.bucketTags("stackd-sample-prod-data")).dataClass === "second");
   });
@@ -100,7 +100,7 @@ describe("manual apply mode", () => {
       return r?.revision === third ? r : undefined;
     });
     // Another applied change to the same stack (a manual reconcile through the API) moves its state on.
-    svc.controller.ledger.recordOutcome("sample-infra/prod", { stateChanged: true, failed: false, result: "succeeded" });
+    svc.controller.ledger.stacks.recordOutcome("sample-infra/prod", { stateChanged: true, failed: false, result: "succeeded" });
     const res = await approve(preview.id);
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: string }).error).toMatch(/state of sample-infra\/prod changed since this preview/);

@@ -104,7 +104,7 @@ describe("per-stack roles", () => {
   it("a stack's run happens as its assumed role, the session named after the stack and revision", async () => {
     const dev = svc.runs("sample-infra/dev")[0]!;
     expect(dev.status, dev.error ?? "").toBe("succeeded");
-    const log = svc.controller.ledger.getRun(dev.id)!.log;
+    const log = svc.controller.ledger.runs.get(dev.id)!.log;
     expect(log).toContain(`arn:aws:sts::123456789012:assumed-role/deployer/stackd-sample-infra.dev-${dev.revision.slice(0, 7)}`);
     expect(await cloud(emu).bucketExists("stackd-sample-dev-data")).toBe(false); // the test's own client has no valid key
   });
@@ -148,7 +148,7 @@ describe("secret hygiene", () => {
     await get("/metrics");
     const runs = JSON.parse(await get("/api/runs?limit=200")) as { runs: Run[] };
     for (const r of runs.runs) await get(`/api/runs/${r.id}`);
-    expect(runs.runs.some((r) => (svc.controller.ledger.getRun(r.id)!.log ?? "").includes("apiKeyValue"))).toBe(true);
+    expect(runs.runs.some((r) => (svc.controller.ledger.runs.get(r.id)!.log ?? "").includes("apiKeyValue"))).toBe(true);
     for (const args of [["status"], ["runs", "--format", "json", "--limit", "200"], ["status", "--format", "json"]]) {
       const { stdout, stderr } = await exec(process.execPath, [path.join(installRoot, "bin", "stackd.js"), ...args, "--data-dir", dataDir]);
       surfaces[`stackd ${args.join(" ")}`] = stdout + stderr;

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { mask, registerSecret } from "../src/credentials/index.ts";
+import { mask, registerSecret } from "../src/support/index.ts";
 import { GitSource } from "../src/source/index.ts";
 
 describe("mask", () => {

@@ -147,7 +147,7 @@ describe("pull request previews in the service", () => {
   }
 
   const completed = (id: string) => waitFor(`preview ${id}`, () => {
-    const p = svc.controller.ledger.getPreview(id);
+    const p = svc.controller.ledger.previews.get(id);
     return p && p.status !== "queued" && p.status !== "running" && (p.checkRunId !== null || p.status !== "completed") ? p : undefined;
   }, 180_000);
 

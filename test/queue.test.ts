@@ -105,6 +105,16 @@ describe("affectedStacks", () => {
     expect([...affectedStacks(entries, settings, ["lib/util.ts"])].sort()).toEqual(["root/dev", "root/prod"]);
   });
 
+  it("a change to a policy pack affects exactly the stacks that pack judges", () => {
+    // Projects in folders of their own, so the packs lie outside every project.
+    const apart = [entry("app", "dev", "app", "app/Pulumi.dev.yaml"), entry("app", "prod", "app", "app/Pulumi.prod.yaml"), entries[2]!];
+    const settings = SettingsSchema.parse({ policyPacks: [], stacks: { "app/prod": { policyPacks: ["guardrails"] }, "net/*": { policyPacks: [{ path: "packs/net/" }] } } });
+    expect([...affectedStacks(apart, settings, ["guardrails/index.ts"])]).toEqual(["app/prod"]);
+    expect([...affectedStacks(apart, settings, ["packs/net/package.json"])]).toEqual(["net/dev"]);
+    expect([...affectedStacks(apart, settings, ["policies/index.ts"])]).toEqual([]);
+    expect([...affectedStacks(apart, defaultSettings(), ["policies/index.ts"])]).toEqual(["app/dev", "app/prod", "net/dev"]);
+  });
+
   it("ignored paths (default: markdown) affect nothing, even inside a project", () => {
     expect(affectedStacks(entries, defaultSettings(), ["README.md", "net/docs/USAGE.md"]).size).toBe(0);
     const settings = SettingsSchema.parse({ ignore: ["examples/**"] });

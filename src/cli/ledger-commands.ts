@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Ledger, deriveStatus, type Run, type StackStatus } from "../ledger/index.ts";
+import { openLedger, stackStatuses, type Ledger, type Run, type StackStatus } from "../ledger/index.ts";
 import { StackdError } from "../support/index.ts";
 import { requireFormat, writeOut } from "./output.ts";
 
@@ -35,7 +35,7 @@ function withLedger<T>(dataDir: string, fn: (l: Ledger) => T): T {
   if (!fs.existsSync(path.join(dataDir, "ledger.db"))) {
     throw new StackdError(`no ledger in ${dataDir}: has \`stackd serve\` run with this data dir?`, { kind: "config" });
   }
-  const ledger = Ledger.open(dataDir);
+  const ledger = openLedger(dataDir);
   try {
     return fn(ledger);
   } finally {
@@ -58,19 +58,19 @@ export async function statusCommand(flags: ReadFlags): Promise<number> {
   if (api) stacks = (await http<{ stacks: StackStatus[] }>(api, "/api/stacks")).body.stacks;
   else {
     stacks = withLedger(flags.dataDir, (l) => {
-      const head = l.getMeta("head");
+      const head = l.meta.get("head");
       const revision = head ? (JSON.parse(head) as { revision: string }).revision : null;
-      return l.listStacks().map((row) => deriveStatus(row, l.listRuns({ stack: row.name, limit: 10 }), revision));
+      return stackStatuses(l, revision);
     });
   }
   if (flags.format === "json") {
     writeOut(`${JSON.stringify({ stacks }, null, 2)}\n`);
     return 0;
   }
-  const rows = [["STACK", "SYNC", "APPLIED", "HEAD", "MODE", "CONDITIONS", "LAST RUN"]];
+  const rows = [["STACK", "SYNC", "HEALTH", "APPLIED", "HEAD", "MODE", "CONDITIONS", "LAST RUN"]];
   for (const s of stacks) {
     const last = s.lastRun ? `${s.lastRun.id} ${s.lastRun.kind} ${s.lastRun.status}` : "-";
-    rows.push([s.name, s.sync, short(s.appliedRevision), short(s.headRevision), s.applyMode, s.conditions.join(",") || "-", last]);
+    rows.push([s.name, s.sync, s.health, short(s.appliedRevision), short(s.headRevision), s.applyMode, s.conditions.join(",") || "-", last]);
   }
   writeOut(`${table(rows)}\n`);
   return 0;
@@ -83,7 +83,7 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
   const api = flags.api ? apiUrl(flags) : undefined;
   const runs: Run[] = api
     ? (await http<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
-    : withLedger(flags.dataDir, (l) => l.listRuns({ stack: flags.stack, limit }));
+    : withLedger(flags.dataDir, (l) => l.runs.list({ stack: flags.stack, limit }));
   if (flags.format === "json") {
     writeOut(`${JSON.stringify({ runs }, null, 2)}\n`);
     return 0;

@@ -1,4 +1,4 @@
-import { mask } from "../credentials/index.ts";
+import { mask } from "../support/index.ts";
 import { renderText, type Report } from "../report/index.ts";
 import { StackdError } from "../support/index.ts";
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { renderMarkdown } from "../previews/index.ts";
 import { previewChange } from "../reconciler/index.ts";
-import { mask } from "../credentials/index.ts";
+import { mask } from "../support/index.ts";
 import { progressToStderr, requireFormat, writeOut } from "./output.ts";
 
 export interface PreviewFlags {

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from "commander";
-import { mask } from "../credentials/index.ts";
+import { mask } from "../support/index.ts";
 import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
 import { driftCommand, policyCheckCommand, reconcileCommand } from "./revision-commands.ts";
 import { serveCommand } from "./serve.ts";

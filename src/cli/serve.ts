@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pino from "pino";
 import { loadSettings } from "../catalog/index.ts";
-import { mask, registerSecret } from "../credentials/index.ts";
+import { mask, registerSecret } from "../support/index.ts";
 import { resolveBackend } from "../pulumi/index.ts";
 import { Controller } from "../reconciler/index.ts";
 import { buildServer } from "../server/index.ts";

@@ -1,3 +1,2 @@
-export { mask, registerSecret } from "./mask.ts";
 export { CredentialBroker, roleFor, type Purpose } from "./broker.ts";
 export { diagnose, type DoctorReport, type RoleCheck } from "./doctor.ts";

@@ -1,3 +1,15 @@
-export { Ledger } from "./ledger.ts";
-export { deriveStatus, STALL_AFTER, type StackStatus, type Condition } from "./status.ts";
+// The durable record: runs, stacks, drift, approvals, previews. Stores only; meaning lives with its owners.
+import path from "node:path";
+import type { Ledger } from "./repositories.ts";
+import { openSqliteLedger } from "./sqlite/index.ts";
+
+export type { Ledger, RunsRepository, StacksRepository, DriftRepository, ApprovalsRepository, PreviewsRepository, MetaRepository } from "./repositories.ts";
+export { openSqliteLedger } from "./sqlite/index.ts";
+export { MIGRATIONS } from "./sqlite/migrations.ts";
+export { deriveStatus, stackStatuses, STALL_AFTER, type StackStatus, type Condition } from "./status.ts";
 export type * from "./types.ts";
+
+/** The ledger of a data dir: `<data dir>/ledger.db`. */
+export function openLedger(dataDir: string): Ledger {
+  return openSqliteLedger(path.join(dataDir, "ledger.db"));
+}

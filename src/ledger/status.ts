@@ -1,7 +1,10 @@
+import type { Ledger } from "./repositories.ts";
 import type { Run, StackRow } from "./types.ts";
 
+/** What a stack needs or is doing, as Argo CD-style conditions. */
 export type Condition = "Ready" | "Reconciling" | "Stalled" | "AwaitingApproval";
 
+/** A stack as people see it: sync, health, conditions, last run. */
 export interface StackStatus {
   name: string;
   project: string;
@@ -56,4 +59,11 @@ export function deriveStatus(
     lastDriftCheck: drift?.checkedAt ?? null,
     lastRun: recent[0] ?? null,
   };
+}
+
+/** Every stack's status from the ledger alone: what the service and `stackd status --data-dir` both show. */
+export function stackStatuses(ledger: Ledger, headRevision: string | null): StackStatus[] {
+  return ledger.stacks
+    .list()
+    .map((row) => deriveStatus(row, ledger.runs.list({ stack: row.name, limit: 10 }), headRevision, ledger.drift.lastCheck(row.name)));
 }

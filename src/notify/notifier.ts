@@ -1,4 +1,4 @@
-import { mask } from "../credentials/index.ts";
+import { mask } from "../support/index.ts";
 import type { ResourceChange } from "../report/index.ts";
 import { messageOf } from "../support/index.ts";
 

@@ -1,1 +1,1 @@
-export { packsFor, preparePacks, DEFAULT_PACK_DIR, type PreparedPacks } from "./packs.ts";
+export { packsFor, packDirsFor, preparePacks, DEFAULT_PACK_DIR, type PreparedPacks } from "./packs.ts";

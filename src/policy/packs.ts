@@ -18,6 +18,15 @@ function normalize(p: PolicyPackSetting) {
   return typeof p === "string" ? { path: p } : p;
 }
 
+/**
+ * The directories of the packs that apply to a stack, for deciding which
+ * changed paths affect it: the repository-wide list (default policies/) and
+ * the stack's own.
+ */
+export function packDirsFor(settings: Settings, stack: StackSettings): string[] {
+  return [...(settings.policyPacks ?? [DEFAULT_PACK_DIR]), ...stack.policyPacks].map((p) => path.posix.normalize(normalize(p).path).replace(/\/+$/, ""));
+}
+
 /** The packs that apply to one stack: the repository-wide list (default policies/), then the stack's own. */
 export function packsFor(checkout: string, settings: Settings, stack: StackSettings) {
   const repoWide =

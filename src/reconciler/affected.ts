@@ -1,15 +1,14 @@
 import path from "node:path";
 import type { Settings, StackEntry } from "../catalog/index.ts";
 import { SETTINGS_FILE, settingsFor } from "../catalog/index.ts";
-
-export const POLICY_DIR = "policies";
+import { packDirsFor } from "../policy/index.ts";
 
 const under = (dir: string, p: string) => dir === "" || p === dir || p.startsWith(`${dir}/`);
 
 /**
  * Whether a change to `changed` paths affects a stack: its own config file,
  * files of its project (not other stacks' config files, not nested projects),
- * stackd.yaml, policies/, `watch` globs, or a stack it depends on. Paths
+ * stackd.yaml, the policy packs that judge it, `watch` globs, or a stack it depends on. Paths
  * matching `ignore` (default: markdown) affect nothing.
  */
 export function affectedStacks(entries: StackEntry[], settings: Settings, changed: string[]): Set<string> {
@@ -21,12 +20,13 @@ export function affectedStacks(entries: StackEntry[], settings: Settings, change
   for (const e of entries) {
     const own = settingsFor(settings, e.project, e.stack);
     const globs = [...settings.watch, ...own.watch];
+    const packs = packDirsFor(settings, own);
     const nested = projectDirs.filter((d) => d !== e.projectDir && under(e.projectDir, d));
     const hit = relevant.some(
       (p) =>
         p === e.configFile ||
         p === SETTINGS_FILE ||
-        under(POLICY_DIR, p) ||
+        packs.some((d) => under(d, p)) ||
         globs.some((g) => path.matchesGlob(p, g)) ||
         (under(e.projectDir, p) && !configFiles.has(p) && !nested.some((d) => under(d, p))),
     );

@@ -1,9 +1,10 @@
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import { discoverStacks, loadSettings, settingsFor, defaultSettings, type Settings, type StackEntry } from "../catalog/index.ts";
-import { CredentialBroker, diagnose, registerSecret, type DoctorReport } from "../credentials/index.ts";
-import { DriftScheduler } from "../drift/index.ts";
-import { Ledger, STALL_AFTER, deriveStatus, type PreviewRecord, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
+import { CredentialBroker, diagnose, type DoctorReport } from "../credentials/index.ts";
+import { registerSecret } from "../support/index.ts";
+import { DriftScheduler, recordDriftCheck } from "../drift/index.ts";
+import { openLedger, STALL_AFTER, type Ledger, stackStatuses, type PreviewRecord, type Run, type RunKind, type StackStatus, type Trigger } from "../ledger/index.ts";
 import { Notifier, type Notification, type NotificationTarget } from "../notify/index.ts";
 import type { GitHubSettings } from "../previews/index.ts";
 import { recoverStack, resolveBackend, type BackendSettings } from "../pulumi/index.ts";
@@ -95,7 +96,7 @@ export class Controller {
   constructor(opts: ServiceOptions) {
     this.opts = opts;
     this.log = opts.logger;
-    this.ledger = Ledger.open(opts.dataDir);
+    this.ledger = openLedger(opts.dataDir);
     this.source = new GitSource(opts.repo, opts.dataDir);
     this.backend = resolveBackend(opts.dataDir, opts.backend);
     this.notifier = new Notifier(opts.logger);
@@ -125,7 +126,7 @@ export class Controller {
     });
     this.queue = new WorkQueue<StackJob | Job>(opts.parallelism ?? 2, (old, by) => {
       if (!("runId" in old) || !("runId" in by)) return;
-      this.ledger.setRunStatus(old.runId, "skipped", `coalesced: superseded by ${by.runId} at ${by.revision.slice(0, 12)}`);
+      this.ledger.runs.setStatus(old.runId, "skipped", `coalesced: superseded by ${by.runId} at ${by.revision.slice(0, 12)}`);
       this.log.info({ run: old.runId, stack: old.stack, by: by.runId }, "run coalesced");
     });
   }
@@ -229,12 +230,12 @@ export class Controller {
     const schedules = new Map<string, string>();
     for (const e of this.entries) {
       const s = settingsFor(this.settings, e.project, e.stack);
-      this.ledger.upsertStack({ name: nameOf(e), project: e.project, stack: e.stack, applyMode: s.apply });
+      this.ledger.stacks.upsert({ name: nameOf(e), project: e.project, stack: e.stack, applyMode: s.apply });
       schedules.set(nameOf(e), s.drift);
     }
     this.scheduler.update(schedules);
     this.head = { branch, revision, checkout };
-    this.ledger.setMeta("head", JSON.stringify({ branch, revision }));
+    this.ledger.meta.set("head", JSON.stringify({ branch, revision }));
     this.log.info({ branch, revision, stacks: this.entries.length }, "new head");
   }
 
@@ -245,7 +246,7 @@ export class Controller {
     const todo: StackEntry[] = [];
     const byBase = new Map<string, StackEntry[]>();
     for (const e of this.entries) {
-      const row = this.ledger.getStack(nameOf(e))!;
+      const row = this.ledger.stacks.get(nameOf(e))!;
       if (row.appliedRevision === revision || this.handled(nameOf(e), revision)) continue;
       if (!row.appliedRevision) todo.push(e);
       else byBase.set(row.appliedRevision, [...(byBase.get(row.appliedRevision) ?? []), e]);
@@ -260,13 +261,13 @@ export class Controller {
       }
       for (const e of group) {
         if (affected.has(nameOf(e))) todo.push(e);
-        else if (!this.queue.isBusy(nameOf(e))) this.ledger.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
+        else if (!this.queue.isBusy(nameOf(e))) this.ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
       }
     }
     for (const e of todo) {
-      this.ledger.resetFailures(nameOf(e));
+      this.ledger.stacks.resetFailures(nameOf(e));
       const run = this.enqueue(e, revision, trigger);
-      const base = this.ledger.getStack(nameOf(e))!.appliedRevision;
+      const base = this.ledger.stacks.get(nameOf(e))!.appliedRevision;
       if (base) await this.recordSkipped(e, base, run);
     }
     return todo.map(nameOf);
@@ -281,18 +282,18 @@ export class Controller {
   private async recordSkipped(entry: StackEntry, base: string, headRun: Run): Promise<void> {
     const name = nameOf(entry);
     const intermediates = (await this.source.commitsBetween(base, headRun.revision).catch(() => [] as string[])).slice(0, -1);
-    const seen = new Set(this.ledger.listRuns({ stack: name, limit: 200 }).map((r) => r.revision));
+    const seen = new Set(this.ledger.runs.list({ stack: name, limit: 200 }).map((r) => r.revision));
     for (const commit of intermediates) {
       if (seen.has(commit)) continue;
       const paths = await this.source.changedPaths(`${commit}^`, commit).catch(() => [] as string[]);
       if (!affectedStacks(this.entries, this.settings, paths).has(name)) continue;
-      const run = this.ledger.createRun({ stack: name, revision: commit, kind: headRun.kind, trigger: headRun.trigger, status: "skipped" });
-      this.ledger.setRunStatus(run.id, "skipped", `coalesced: superseded by ${headRun.id} at ${headRun.revision.slice(0, 12)}`);
+      const run = this.ledger.runs.create({ stack: name, revision: commit, kind: headRun.kind, trigger: headRun.trigger, status: "skipped" });
+      this.ledger.runs.setStatus(run.id, "skipped", `coalesced: superseded by ${headRun.id} at ${headRun.revision.slice(0, 12)}`);
     }
   }
 
   private handled(stack: string, revision: string): boolean {
-    const last = this.ledger.latestRun(stack, revision);
+    const last = this.ledger.runs.latest(stack, revision);
     return !!last && SETTLED.has(last.status);
   }
 
@@ -301,7 +302,7 @@ export class Controller {
     if (!this.head) return;
     const now = Date.now();
     for (const e of this.entries) {
-      const row = this.ledger.getStack(nameOf(e));
+      const row = this.ledger.stacks.get(nameOf(e));
       if (!row?.retryAt || Date.parse(row.retryAt) > now || this.queue.isBusy(row.name)) continue;
       this.enqueue(e, this.head.revision, "retry");
     }
@@ -313,11 +314,11 @@ export class Controller {
     const kind: RunKind = runMode === "preview" ? "preview" : runMode === "drift" || runMode === "adopt" ? "refresh" : "up";
     const name = nameOf(entry);
     if (runMode === "apply" || runMode === "preview") {
-      for (const r of this.ledger.listRuns({ stack: name, status: "awaiting_approval" })) {
-        this.ledger.setRunStatus(r.id, "superseded", `superseded by a newer run at ${revision.slice(0, 12)}`);
+      for (const r of this.ledger.runs.list({ stack: name, status: "awaiting_approval" })) {
+        this.ledger.runs.setStatus(r.id, "superseded", `superseded by a newer run at ${revision.slice(0, 12)}`);
       }
     }
-    const run = this.ledger.createRun({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf });
+    const run = this.ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf });
     const job: StackJob = {
       stack: name,
       // Drift checks coalesce among themselves, never with the runs that change the stack.
@@ -339,9 +340,9 @@ export class Controller {
   }
 
   private async execute(job: StackJob): Promise<void> {
-    const row = this.ledger.getStack(job.stack)!;
-    this.ledger.startRun(job.runId, row.stateVersion);
-    this.events.emit("started", this.ledger.getRun(job.runId));
+    const row = this.ledger.stacks.get(job.stack)!;
+    this.ledger.runs.start(job.runId, row.stateVersion);
+    this.events.emit("started", this.ledger.runs.get(job.runId));
     const started = Date.now();
     const abort = new AbortController();
     this.aborts.set(job.runId, abort);
@@ -367,7 +368,7 @@ export class Controller {
           : out.status === "previewed"
             ? "awaiting_approval"
             : "succeeded";
-      this.ledger.finishRun(job.runId, {
+      this.ledger.runs.finish(job.runId, {
         status,
         changes: out.changes,
         resources: out.resources,
@@ -383,24 +384,24 @@ export class Controller {
         else if (status === "failed") this.notify(job, "run.failed", `drift check failed: ${out.error}`, { error: out.error });
       } else if (status === "succeeded") {
         const stateChanged = out.status === "applied" || out.status === "adopted";
-        this.ledger.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, result: "succeeded" });
+        this.ledger.stacks.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, result: "succeeded" });
       } else if (status === "failed") {
         this.notify(job, "run.failed", `${job.mode} failed: ${out.error}`, { error: out.error });
         // A role that cannot be assumed will not be assumable on a retry: stall at once.
         const failures = out.stall ? Math.max(row.failures + 1, STALL_AFTER) : row.failures + 1;
         const delay = Math.min(this.pollIntervalMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
-        this.ledger.recordOutcome(job.stack, { failed: true, failures, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
+        this.ledger.stacks.recordOutcome(job.stack, { failed: true, failures, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
         if (failures >= STALL_AFTER) this.log.warn({ stack: job.stack, failures }, "stack stalled");
       } else if (status === "blocked") {
         // Policies give the same verdict on a retry: only a new commit unblocks the stack.
-        this.ledger.recordOutcome(job.stack, { failed: false, result: "blocked" });
+        this.ledger.stacks.recordOutcome(job.stack, { failed: false, result: "blocked" });
       }
       this.log.info({ run: job.runId, stack: job.stack, status, error: out.error }, "run finished");
     } catch (err) {
-      this.ledger.setRunStatus(job.runId, "failed", messageOf(err));
+      this.ledger.runs.setStatus(job.runId, "failed", messageOf(err));
     } finally {
       this.aborts.delete(job.runId);
-      const run = this.ledger.getRun(job.runId)!;
+      const run = this.ledger.runs.get(job.runId)!;
       this.events.emit("finished", run, (Date.now() - started) / 1000);
     }
   }
@@ -414,7 +415,7 @@ export class Controller {
   /** Dedupes the check into the stack's drift episode, alerts on changes of episode, and remediates where opted in. */
   private afterDriftCheck(job: StackJob, resources: StackReport["resources"]): void {
     const drifted = resources.filter((r) => r.op === "drift" || r.op === "deleted");
-    const { transition, record } = this.ledger.recordDriftCheck(job.stack, { revision: job.revision, runId: job.runId, drifted });
+    const { transition, record } = recordDriftCheck(this.ledger.drift, job.stack, { revision: job.revision, runId: job.runId, drifted });
     this.log.info({ stack: job.stack, transition, drift: record?.id, resources: drifted.length }, "drift check");
     const counts = `${drifted.filter((r) => r.op === "drift").length} changed, ${drifted.filter((r) => r.op === "deleted").length} deleted out of band`;
     if (transition === "detected") this.notify(job, "drift.detected", `drift: ${counts}`, { resources: drifted, driftId: record!.id });
@@ -428,7 +429,7 @@ export class Controller {
 
   /** A remediation of this revision already waits for approval: don't stack another on it. */
   private awaitingRemediation(stack: string, revision: string): boolean {
-    const last = this.ledger.latestRun(stack, revision);
+    const last = this.ledger.runs.latest(stack, revision);
     return !!last && last.status === "awaiting_approval";
   }
 
@@ -436,7 +437,7 @@ export class Controller {
   async checkDrift(name: string, trigger: Trigger): Promise<Run> {
     const entry = this.entries.find((e) => nameOf(e) === name || e.stack === name);
     if (!entry) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "usage" });
-    const row = this.ledger.getStack(nameOf(entry));
+    const row = this.ledger.stacks.get(nameOf(entry));
     if (!row?.appliedRevision) throw new StackdError(`${nameOf(entry)} has never been applied: nothing to check for drift yet`, { kind: "config" });
     return this.enqueue(entry, row.appliedRevision, trigger, { mode: "drift" });
   }
@@ -451,7 +452,7 @@ export class Controller {
     await this.sync("api").catch(() => {});
     const entry = this.entries.find((e) => nameOf(e) === name || e.stack === name);
     if (!entry || !this.head) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "usage" });
-    this.ledger.resetFailures(nameOf(entry));
+    this.ledger.stacks.resetFailures(nameOf(entry));
     return this.enqueue(entry, this.head.revision, "api");
   }
 
@@ -460,30 +461,28 @@ export class Controller {
    * arrived or the stack's state changed since the preview ran.
    */
   async approve(runId: string): Promise<Run> {
-    const run = this.ledger.getRun(runId);
+    const run = this.ledger.runs.get(runId);
     if (!run) throw new ApprovalError(404, `no run ${runId}`);
     if (run.status !== "awaiting_approval") throw new ApprovalError(409, `run ${runId} is ${run.status}, not awaiting approval`);
     await this.sync("api").catch(() => {});
-    const current = this.ledger.getRun(runId)!;
+    const current = this.ledger.runs.get(runId)!;
     if (this.head && this.head.revision !== run.revision) {
-      if (current.status === "awaiting_approval") this.ledger.setRunStatus(runId, "superseded", `a newer commit ${this.head.revision.slice(0, 12)} arrived`);
+      if (current.status === "awaiting_approval") this.ledger.runs.setStatus(runId, "superseded", `a newer commit ${this.head.revision.slice(0, 12)} arrived`);
       throw new ApprovalError(409, `a newer commit ${this.head.revision.slice(0, 12)} arrived after this preview of ${run.revision.slice(0, 12)}; approve its preview instead`);
     }
-    const row = this.ledger.getStack(run.stack);
+    const row = this.ledger.stacks.get(run.stack);
     if (!row || row.stateVersion !== run.stateVersion) {
       throw new ApprovalError(409, `the state of ${run.stack} changed since this preview (version ${run.stateVersion} -> ${row?.stateVersion}); reconcile again`);
     }
     const entry = this.entries.find((e) => nameOf(e) === run.stack);
     if (!entry) throw new ApprovalError(409, `${run.stack} no longer exists at the branch head`);
-    this.ledger.setRunStatus(runId, "approved");
+    this.ledger.runs.setStatus(runId, "approved");
     // A remediation preview refreshed first; its approved up must too.
     return this.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule" });
   }
 
   status(): StackStatus[] {
-    return this.ledger
-      .listStacks()
-      .map((row) => deriveStatus(row, this.ledger.listRuns({ stack: row.name, limit: 10 }), this.head?.revision ?? null, this.ledger.lastDriftCheck(row.name)));
+    return stackStatuses(this.ledger, this.head?.revision ?? null);
   }
 
   info() {
@@ -505,15 +504,15 @@ export class Controller {
 
   /** Runs a crash left running are interrupted; their stacks' pending operations are cleared. */
   private async recover(): Promise<void> {
-    const interrupted = this.ledger.interruptRunning("interrupted: the service stopped while this run was in progress");
+    const interrupted = this.ledger.runs.interruptRunning("interrupted: the service stopped while this run was in progress");
     const stacks = [...new Set(interrupted.map((r) => r.stack))];
     for (const name of stacks) await this.cleanStack(name);
   }
 
   private async cleanStack(name: string): Promise<void> {
-    const row = this.ledger.getStack(name);
+    const row = this.ledger.stacks.get(name);
     if (!row) return;
-    const run = this.ledger.listRuns({ stack: name, limit: 1 })[0];
+    const run = this.ledger.runs.list({ stack: name, limit: 1 })[0];
     try {
       const checkout = await this.source.checkout(run?.revision ?? row.appliedRevision ?? "HEAD");
       const entry = discoverStacks(checkout).find((e) => nameOf(e) === name);
@@ -534,13 +533,13 @@ export class Controller {
     clearTimeout(this.pollTimer);
     this.scheduler.stop();
     for (const job of this.queue.stop()) {
-      if ("runId" in job) this.ledger.setRunStatus(job.runId, "skipped", "not run: the service stopped before it started");
+      if ("runId" in job) this.ledger.runs.setStatus(job.runId, "skipped", "not run: the service stopped before it started");
       else job.superseded?.();
     }
     const idle = this.queue.idle();
     const finished = await Promise.race([idle.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
     if (!finished) {
-      const cancelled = [...this.aborts.keys()].map((id) => this.ledger.getRun(id)?.stack).filter((s): s is string => !!s);
+      const cancelled = [...this.aborts.keys()].map((id) => this.ledger.runs.get(id)?.stack).filter((s): s is string => !!s);
       for (const a of this.aborts.values()) a.abort();
       await idle;
       for (const name of new Set(cancelled)) await this.cleanStack(name);

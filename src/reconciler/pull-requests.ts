@@ -46,32 +46,32 @@ export class PullRequestPreviews {
     const { ledger, log } = this.deps;
     const rec = { repo: pr.repo, pr: pr.number, head: pr.headSha, base: pr.baseRef };
     if (pr.fork && !this.deps.forksAllowed()) {
-      return ledger.createPreview({ ...rec, status: "ignored", error: "pull request from a fork: previews of forks are off (stackd.yaml previews.forks)" });
+      return ledger.previews.create({ ...rec, status: "ignored", error: "pull request from a fork: previews of forks are off (stackd.yaml previews.forks)" });
     }
-    for (const old of ledger.listPreviews({ repo: pr.repo, pr: pr.number, limit: 20 })) {
+    for (const old of ledger.previews.list({ repo: pr.repo, pr: pr.number, limit: 20 })) {
       if (old.status === "queued" || old.status === "running") {
-        ledger.updatePreview(old.id, { status: "superseded", error: `superseded by a newer push (${pr.headSha.slice(0, 12)})` });
+        ledger.previews.update(old.id, { status: "superseded", error: `superseded by a newer push (${pr.headSha.slice(0, 12)})` });
       }
     }
-    const preview = ledger.createPreview(rec);
+    const preview = ledger.previews.create(rec);
     void this.run(preview.id, pr).catch((err) => {
-      if (ledger.getPreview(preview.id)?.status === "superseded") return;
-      ledger.updatePreview(preview.id, { status: "failed", error: messageOf(err) });
+      if (ledger.previews.get(preview.id)?.status === "superseded") return;
+      ledger.previews.update(preview.id, { status: "failed", error: messageOf(err) });
       log.error({ preview: preview.id, err: messageOf(err) }, "preview failed");
     });
     return preview;
   }
 
   private superseded(id: string): boolean {
-    return this.deps.ledger.getPreview(id)?.status === "superseded";
+    return this.deps.ledger.previews.get(id)?.status === "superseded";
   }
 
   private async run(id: string, pr: PullRequest): Promise<void> {
     const { ledger, log } = this.deps;
     await this.deps.source.fetch();
     const plan = await planPreview(this.deps.source, pr.headSha, pr.baseRef);
-    if (ledger.getPreview(id)?.status !== "queued") return;
-    ledger.updatePreview(id, { status: "running" });
+    if (ledger.previews.get(id)?.status !== "queued") return;
+    ledger.previews.update(id, { status: "running" });
     const ctx = this.deps.context(plan, (line) => log.info({ preview: id, pr: pr.number }, line));
     const stacks = await Promise.all(
       plan.entries.map(
@@ -94,21 +94,21 @@ export class PullRequestPreviews {
     );
     if (this.superseded(id) || stacks.some((s) => s === undefined)) {
       log.info({ preview: id, pr: pr.number }, "preview superseded: results discarded");
-      ledger.updatePreview(id, { status: "superseded" });
+      ledger.previews.update(id, { status: "superseded" });
       return;
     }
     const report = { revision: plan.head, base: plan.mergeBase, stacks: stacks as StackReport[] };
     const markdown = renderMarkdown(report, { baseLabel: pr.baseRef, link: `/api/previews/${id}` });
-    ledger.updatePreview(id, { status: "completed", report, markdown });
+    ledger.previews.update(id, { status: "completed", report, markdown });
     log.info({ preview: id, pr: pr.number, stacks: report.stacks.length }, "preview completed");
     if (!this.deps.github) return;
     const [owner, repo] = pr.repo.split("/") as [string, string];
-    const known = ledger.listPreviews({ repo: pr.repo, pr: pr.number, limit: 50 }).find((p) => p.commentId !== null)?.commentId ?? undefined;
+    const known = ledger.previews.list({ repo: pr.repo, pr: pr.number, limit: 50 }).find((p) => p.commentId !== null)?.commentId ?? undefined;
     try {
       const ids = await publishPreview(new GitHubReporter(this.deps.github), { owner, repo, number: pr.number, headSha: pr.headSha }, report, markdown, known);
-      ledger.updatePreview(id, ids);
+      ledger.previews.update(id, ids);
     } catch (err) {
-      ledger.updatePreview(id, { error: `reporting to GitHub failed: ${messageOf(err)}` });
+      ledger.previews.update(id, { error: `reporting to GitHub failed: ${messageOf(err)}` });
       log.error({ preview: id, err: messageOf(err) }, "reporting to GitHub failed");
     }
   }

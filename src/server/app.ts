@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { mask } from "../credentials/index.ts";
+import { mask } from "../support/index.ts";
 import { ApprovalError, type Controller } from "../reconciler/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
 import { createMetrics } from "./metrics.ts";
@@ -122,27 +122,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     postReconcile(`${req.params.project}/${req.params.stack}`, req, reply),
   );
 
-  app.get("/api/drift", async () => ({ open: controller.ledger.listDrift({ status: "open" }) }));
+  app.get("/api/drift", async () => ({ open: controller.ledger.drift.list({ status: "open" }) }));
 
   const PreviewsQuery = z.object({ pr: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) });
   app.get("/api/previews", async (req, reply) => {
     const q = PreviewsQuery.safeParse(req.query);
     if (!q.success) return fail(reply, 400, zodReason(q.error));
     // The list leaves the bulky bodies out; /api/previews/:id has them.
-    const previews = controller.ledger.listPreviews({ pr: q.data.pr, limit: q.data.limit }).map(({ report, markdown, ...p }) => ({
+    const previews = controller.ledger.previews.list({ pr: q.data.pr, limit: q.data.limit }).map(({ report, markdown, ...p }) => ({
       ...p,
       stacks: report?.stacks.map((s) => ({ stack: `${s.project}/${s.stack}`, status: s.status, changes: s.changes })) ?? [],
     }));
     return { previews };
   });
   app.get<{ Params: { id: string } }>("/api/previews/:id", async (req, reply) => {
-    return controller.ledger.getPreview(req.params.id) ?? fail(reply, 404, `no preview ${req.params.id}`);
+    return controller.ledger.previews.get(req.params.id) ?? fail(reply, 404, `no preview ${req.params.id}`);
   });
 
   const getDrift = async (name: string, reply: FastifyReply) => {
     const s = findStack(name);
     if (!s) return fail(reply, 404, `no stack named "${name}"`);
-    return { stack: s.name, health: s.health, lastCheck: s.lastDriftCheck, episodes: controller.ledger.listDrift({ stack: s.name, limit: 20 }) };
+    return { stack: s.name, health: s.health, lastCheck: s.lastDriftCheck, episodes: controller.ledger.drift.list({ stack: s.name, limit: 20 }) };
   };
   app.get<{ Params: { name: string } }>("/api/stacks/:name/drift", (req, reply) => getDrift(req.params.name, reply));
   app.get<{ Params: { project: string; stack: string } }>("/api/stacks/:project/:stack/drift", (req, reply) =>
@@ -167,11 +167,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const q = RunsQuery.safeParse(req.query);
     if (!q.success) return fail(reply, 400, zodReason(q.error));
     const stack = q.data.stack ? (findStack(q.data.stack)?.name ?? q.data.stack) : undefined;
-    return { runs: controller.ledger.listRuns({ stack, limit: q.data.limit, status: q.data.status as never }) };
+    return { runs: controller.ledger.runs.list({ stack, limit: q.data.limit, status: q.data.status as never }) };
   });
 
   app.get<{ Params: { id: string } }>("/api/runs/:id", async (req, reply) => {
-    const run = controller.ledger.getRun(req.params.id);
+    const run = controller.ledger.runs.get(req.params.id);
     return run ?? fail(reply, 404, `no run ${req.params.id}`);
   });
 

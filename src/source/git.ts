@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
-import { registerSecret } from "../credentials/index.ts";
+import { registerSecret } from "../support/index.ts";
 import { StackdError, messageOf, shortHash } from "../support/index.ts";
 
 /** A repository address as the user wrote it: a URL or a local path. */

@@ -2,3 +2,5 @@ export { StackdError, messageOf } from "./errors.ts";
 export { defaultDataDir, cacheDir, installRoot, pulumiHomeDir } from "./paths.ts";
 export { shortHash } from "./hash.ts";
 export { withFileLock, singleFlight } from "./lock.ts";
+export { mask, registerSecret } from "./mask.ts";
+export { newId } from "./ids.ts";

@@ -75,7 +75,7 @@ export async function startService(o: {
     controller,
     app,
     logs,
-    runs: (stack) => controller.ledger.listRuns({ stack, limit: 1000 }),
+    runs: (stack) => controller.ledger.runs.list({ stack, limit: 1000 }),
     async stop() {
       await app.close();
       await controller.stop(60_000);

@@ -1,0 +1,96 @@
+// The ledger's contract: one repository per concern. node:sqlite implements it
+// today (sqlite/); another store implements the same interfaces.
+import type { ResourceChange } from "../report/index.ts";
+import type {
+  DriftRecord,
+  PreviewRecord,
+  PreviewStatus,
+  Run,
+  RunKind,
+  RunResult,
+  RunStatus,
+  RunWithLog,
+  StackRow,
+  Trigger,
+} from "./types.ts";
+
+/** Every run of every stack: created queued, started, finished with its plan and log. */
+export interface RunsRepository {
+  create(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string }): Run;
+  start(id: string, stateVersion: number): void;
+  finish(id: string, result: RunResult): void;
+  /** Sets a status (and, when given, the reason) without touching the plan. */
+  setStatus(id: string, status: RunStatus, error?: string): void;
+  get(id: string): RunWithLog | undefined;
+  /** Newest first. */
+  list(filter?: { stack?: string; limit?: number; status?: RunStatus }): Run[];
+  /** The newest run of a stack at one revision. */
+  latest(stack: string, revision: string): Run | undefined;
+  /** Runs a crash left running are marked interrupted (and returned); queued ones skipped. */
+  interruptRunning(reason: string): Run[];
+}
+
+/** What stackd keeps per stack between runs: applied revision, state version, failure streak. */
+export interface StacksRepository {
+  upsert(s: { name: string; project: string; stack: string; applyMode: "auto" | "manual" }): void;
+  get(name: string): StackRow | undefined;
+  list(): StackRow[];
+  /** A finished run's effect on its stack. */
+  recordOutcome(name: string, o: { applied?: string; stateChanged?: boolean; failed: boolean; failures?: number; result: RunStatus; retryAt?: string | null }): void;
+  /** Clears a failure streak (new commit or manual retry). */
+  resetFailures(name: string): void;
+}
+
+/** Drift checks and drift episodes as stored; drift/ decides what a check means. */
+export interface DriftRepository {
+  /** Notes that a stack was checked, and whether drift was seen. */
+  recordCheck(stack: string, at: string, drifted: boolean): void;
+  lastCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined;
+  /** The stack's open episode with its fingerprint, if any. */
+  openEpisode(stack: string): (DriftRecord & { fingerprint: string }) | undefined;
+  insertEpisode(e: { stack: string; fingerprint: string; revision: string; at: string; runId: string; resources: ResourceChange[] }): DriftRecord;
+  /** The same drift seen again by another check. */
+  touchEpisode(id: string, at: string, runId: string): void;
+  closeEpisode(id: string, at: string): void;
+  get(id: string): DriftRecord | undefined;
+  /** Newest first. */
+  list(filter?: { stack?: string; status?: "open" | "closed"; limit?: number }): DriftRecord[];
+}
+
+/** Previews awaiting a person's decision, and the decisions. */
+export interface ApprovalsRepository {
+  /** A stack's previews still awaiting approval. */
+  pending(stack: string): Run[];
+  approve(runId: string): void;
+  supersede(runId: string, reason: string): void;
+}
+
+/** Pull request previews: one record per push of a pull request. */
+export interface PreviewsRepository {
+  create(p: { repo: string; pr: number; head: string; base: string; status?: PreviewStatus; error?: string }): PreviewRecord;
+  update(id: string, f: { status?: PreviewStatus; report?: unknown; markdown?: string; error?: string; checkRunId?: number; commentId?: number }): void;
+  get(id: string): PreviewRecord | undefined;
+  /** Newest first. */
+  list(filter?: { repo?: string; pr?: number; limit?: number }): PreviewRecord[];
+}
+
+/** Small facts the service keeps across restarts (the branch head, its own URL). */
+export interface MetaRepository {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+  delete(key: string): void;
+}
+
+/** The durable record of everything stackd does, one repository per concern. */
+export interface Ledger {
+  readonly runs: RunsRepository;
+  readonly stacks: StacksRepository;
+  readonly drift: DriftRepository;
+  readonly approvals: ApprovalsRepository;
+  readonly previews: PreviewsRepository;
+  readonly meta: MetaRepository;
+  /** The schema version the store is at after its migrations ran. */
+  readonly schemaVersion: number;
+  close(): void;
+}
+

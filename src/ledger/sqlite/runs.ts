@@ -1,0 +1,72 @@
+import type { DatabaseSync } from "node:sqlite";
+import { mask, newId } from "../../support/index.ts";
+import type { RunsRepository } from "../repositories.ts";
+import type { Run, RunWithLog } from "../types.ts";
+import { json, now, toRun, where, type Row } from "./rows.ts";
+
+/** Runs in SQLite, in creation order (seq). */
+export class SqliteRuns implements RunsRepository {
+  private readonly db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  create(r: Parameters<RunsRepository["create"]>[0]): Run {
+    const id = newId("run");
+    const seq = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM runs").get() as Row).n as number;
+    this.db
+      .prepare("INSERT INTO runs (id, seq, stack, revision, kind, trigger, status, created_at, approval_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(id, seq, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null);
+    return this.get(id)!;
+  }
+
+  start(id: string, stateVersion: number): void {
+    this.db.prepare("UPDATE runs SET status = 'running', started_at = ?, state_version = ? WHERE id = ?").run(now(), stateVersion, id);
+  }
+
+  finish(id: string, result: Parameters<RunsRepository["finish"]>[1]): void {
+    this.db
+      .prepare("UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ?, runtime = ?, plugins = ? WHERE id = ?")
+      .run(
+        result.status,
+        now(),
+        json(result.changes),
+        json(result.resources),
+        json(result.policy),
+        result.error ? mask(result.error) : null,
+        result.log ? mask(result.log) : null,
+        result.runtime ?? null,
+        json(result.plugins),
+        id,
+      );
+  }
+
+  setStatus(id: string, status: Run["status"], error?: string): void {
+    this.db
+      .prepare("UPDATE runs SET status = ?, error = COALESCE(?, error), finished_at = COALESCE(finished_at, ?) WHERE id = ?")
+      .run(status, error ? mask(error) : null, now(), id);
+  }
+
+  get(id: string): RunWithLog | undefined {
+    const r = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
+    return r ? { ...toRun(r), log: (r.log as string) ?? "" } : undefined;
+  }
+
+  list(filter: { stack?: string; limit?: number; status?: Run["status"] } = {}): Run[] {
+    const w = where({ stack: filter.stack, status: filter.status });
+    return (this.db.prepare(`SELECT * FROM runs ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, filter.limit ?? 50) as Row[]).map(toRun);
+  }
+
+  latest(stack: string, revision: string): Run | undefined {
+    const r = this.db.prepare("SELECT * FROM runs WHERE stack = ? AND revision = ? ORDER BY seq DESC LIMIT 1").get(stack, revision) as Row | undefined;
+    return r ? toRun(r) : undefined;
+  }
+
+  interruptRunning(reason: string): Run[] {
+    const running = (this.db.prepare("SELECT * FROM runs WHERE status = 'running'").all() as Row[]).map(toRun);
+    for (const r of running) this.setStatus(r.id, "interrupted", reason);
+    this.db.prepare("UPDATE runs SET status = 'skipped', error = ? WHERE status = 'queued'").run("not run: the service stopped before it started");
+    return running;
+  }
+}

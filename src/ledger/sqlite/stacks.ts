@@ -1,0 +1,49 @@
+import type { DatabaseSync } from "node:sqlite";
+import type { StacksRepository } from "../repositories.ts";
+import type { StackRow } from "../types.ts";
+import { toStack, type Row } from "./rows.ts";
+
+/** Stack rows in SQLite, one per project/stack. */
+export class SqliteStacks implements StacksRepository {
+  private readonly db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  upsert(s: Parameters<StacksRepository["upsert"]>[0]): void {
+    this.db
+      .prepare(
+        `INSERT INTO stacks (name, project, stack, apply_mode) VALUES (?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET apply_mode = excluded.apply_mode`,
+      )
+      .run(s.name, s.project, s.stack, s.applyMode);
+  }
+
+  get(name: string): StackRow | undefined {
+    const r = this.db.prepare("SELECT * FROM stacks WHERE name = ?").get(name) as Row | undefined;
+    return r ? toStack(r) : undefined;
+  }
+
+  list(): StackRow[] {
+    return (this.db.prepare("SELECT * FROM stacks ORDER BY name").all() as Row[]).map(toStack);
+  }
+
+  recordOutcome(name: string, o: Parameters<StacksRepository["recordOutcome"]>[1]): void {
+    this.db
+      .prepare(
+        `UPDATE stacks SET
+           applied_revision = COALESCE(?, applied_revision),
+           state_version = state_version + ?,
+           failures = CASE WHEN ? THEN COALESCE(?, failures + 1) ELSE 0 END,
+           retry_at = ?,
+           last_result = ?
+         WHERE name = ?`,
+      )
+      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.failures ?? null, o.retryAt ?? null, o.result, name);
+  }
+
+  resetFailures(name: string): void {
+    this.db.prepare("UPDATE stacks SET failures = 0, retry_at = NULL WHERE name = ?").run(name);
+  }
+}

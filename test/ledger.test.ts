@@ -1,0 +1,69 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { describe, expect, it } from "vitest";
+import { MIGRATIONS, openLedger, stackStatuses } from "../src/ledger/index.ts";
+
+const FIXTURE = path.join(import.meta.dirname, "fixtures", "ledger-0.1.0.db");
+
+/** A data dir holding a copy of the ledger stackd 0.1.0 wrote (before schema versions existed). */
+function oldDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-old-ledger-"));
+  fs.copyFileSync(FIXTURE, path.join(dir, "ledger.db"));
+  return dir;
+}
+
+describe("ledger migrations", () => {
+  it("a ledger written by stackd 0.1.0 opens at the newest schema and keeps every row", () => {
+    const ledger = openLedger(oldDataDir());
+    try {
+      expect(ledger.schemaVersion).toBe(MIGRATIONS.length);
+      expect(ledger.runs.list().map((r) => [r.id, r.stack, r.kind, r.status, r.runtime, r.plugins])).toEqual([
+        ["run_mwtddvq9681c1a", "sample-infra/dev", "refresh", "succeeded", null, null],
+        ["run_mwtddvq92ba9ab", "sample-infra/prod", "preview", "awaiting_approval", null, null],
+        ["run_mwtddvq74e7985", "sample-infra/dev", "up", "succeeded", null, null],
+      ]);
+      expect(ledger.runs.get("run_mwtddvq74e7985")).toMatchObject({ log: "applied\n", changes: { create: 3, update: 0, replace: 0, delete: 0, same: 0 } });
+      expect(ledger.stacks.list().map((s) => [s.name, s.appliedRevision, s.stateVersion, s.applyMode])).toEqual([
+        ["sample-infra/dev", "1111111111111111111111111111111111111111", 1, "auto"],
+        ["sample-infra/prod", null, 0, "manual"],
+      ]);
+      expect(ledger.drift.list().map((d) => [d.stack, d.status, d.timesSeen, d.resources[0]!.drift])).toEqual([
+        ["sample-infra/dev", "open", 1, [{ path: "tags.owner", declared: "platform-team", actual: "someone" }]],
+      ]);
+      expect(ledger.previews.list().map((p) => [p.id, p.pr, p.status, p.markdown])).toEqual([["preview_mwtddvqg2ac0b7", 7, "completed", "## stackd preview\n"]]);
+      expect(JSON.parse(ledger.meta.get("head")!)).toEqual({ branch: "main", revision: "1111111111111111111111111111111111111111" });
+      // The health a drift check recorded is part of what `stackd status --data-dir` shows.
+      expect(stackStatuses(ledger, null).map((s) => [s.name, s.health])).toEqual([
+        ["sample-infra/dev", "Drifted"],
+        ["sample-infra/prod", "Unknown"],
+      ]);
+      // The new columns take values.
+      const run = ledger.runs.create({ stack: "sample-infra/dev", revision: "3".repeat(40), kind: "up", trigger: "api" });
+      ledger.runs.finish(run.id, { status: "succeeded", runtime: "nodejs", plugins: [{ kind: "resource", name: "random", version: "4.18.2", sha256: "ab".repeat(32) }] });
+      expect(ledger.runs.get(run.id)).toMatchObject({ runtime: "nodejs", plugins: [{ kind: "resource", name: "random", version: "4.18.2", sha256: "ab".repeat(32) }] });
+    } finally {
+      ledger.close();
+    }
+  });
+
+  it("each migration runs once: reopening changes nothing, and the version is recorded in the file", () => {
+    const dir = oldDataDir();
+    openLedger(dir).close();
+    const db = new DatabaseSync(path.join(dir, "ledger.db"));
+    expect((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(MIGRATIONS.length);
+    db.close();
+    const again = openLedger(dir);
+    expect([again.schemaVersion, again.runs.list().length]).toEqual([MIGRATIONS.length, 3]);
+    again.close();
+  });
+
+  it("a ledger from a newer stackd is refused with what to do, and left untouched", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-new-ledger-"));
+    const db = new DatabaseSync(path.join(dir, "ledger.db"));
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    expect(() => openLedger(dir)).toThrow(`the ledger is at schema version 99, newer than this stackd knows (${MIGRATIONS.length}): use a newer stackd`);
+  });
+});

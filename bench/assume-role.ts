@@ -3,7 +3,7 @@
 // Run: npm run bench:assume-role
 import { performance } from "node:perf_hooks";
 import { CredentialBroker } from "../src/credentials/index.ts";
-import { startEmulator } from "../scripts/lib/emulator.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
 import { summarize } from "./lib.ts";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 20);

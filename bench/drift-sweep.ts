@@ -4,8 +4,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startEmulator } from "../scripts/lib/emulator.ts";
-import { servedSampleRepo, settled, startService, waitFor } from "../test/support/service.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
+import { servedSampleRepo, settled, startService, waitFor } from "../test/testkit/service.ts";
 
 const COUNTS = [1, 10];
 const emu = await startEmulator();

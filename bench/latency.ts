@@ -3,8 +3,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startEmulator } from "../scripts/lib/emulator.ts";
-import { servedSampleRepo, settled, startService, waitFor, type TestService } from "../test/support/service.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
+import { servedSampleRepo, settled, startService, waitFor, type TestService } from "../test/testkit/service.ts";
 import { summarize } from "./lib.ts";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 5);

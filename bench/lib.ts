@@ -1,4 +1,4 @@
-import { createSampleRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
+import { createSampleRepo, type SampleRepo } from "../test/testkit/sample-repo.ts";
 // Small helpers shared by the benchmarks: they print figures, they assert nothing.
 export function summarize(label: string, samples: number[], unit = "ms"): string {
   const sorted = [...samples].sort((a, b) => a - b);

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { reconcile } from "../src/reconciler/index.ts";
-import { startEmulator } from "../scripts/lib/emulator.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
 import { summarize, devOnlySampleRepo } from "./lib.ts";
 
 const SAMPLES = Number(process.env.SAMPLES ?? 5);

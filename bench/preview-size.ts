@@ -6,7 +6,7 @@ import path from "node:path";
 import { renderMarkdown } from "../src/previews/index.ts";
 import { previewChange, reconcile } from "../src/reconciler/index.ts";
 import { devOnlySampleRepo } from "./lib.ts";
-import { startEmulator } from "../scripts/lib/emulator.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
 
 const N = Number(process.env.RESOURCES ?? 50);
 const emu = await startEmulator();

@@ -9,7 +9,7 @@ import { loadToolchain, engineEnv } from "../src/pulumi/index.ts";
 import { reconcile } from "../src/reconciler/index.ts";
 import { installRoot } from "../src/support/index.ts";
 import { devOnlySampleRepo } from "./lib.ts";
-import { startEmulator } from "../scripts/lib/emulator.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
 
 const emu = await startEmulator();
 const seconds = (t0: number) => ((Date.now() - t0) / 1000).toFixed(1);

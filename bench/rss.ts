@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { installRoot } from "../src/support/index.ts";
-import { freePort } from "../scripts/lib/emulator.ts";
+import { freePort } from "../test/testkit/emulator.ts";
 
 const STACKS = Number(process.env.STACKS ?? 100);
 

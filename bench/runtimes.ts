@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { reconcile } from "../src/reconciler/index.ts";
 import { cacheDir } from "../src/support/index.ts";
-import { startEmulator } from "../scripts/lib/emulator.ts";
-import { startPluginMirror, testPluginTarballs } from "../scripts/lib/plugin-mirror.ts";
-import { createExamplesRepo } from "../scripts/lib/sample-repo.ts";
+import { startEmulator } from "../test/testkit/emulator.ts";
+import { startPluginMirror, testPluginTarballs } from "../test/testkit/plugin-mirror.ts";
+import { createExamplesRepo } from "../test/testkit/sample-repo.ts";
 
 const emu = await startEmulator();
 const mirror = await startPluginMirror(testPluginTarballs());

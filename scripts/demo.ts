@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { installRoot } from "../src/support/index.ts";
 import { githubSignature } from "../src/server/index.ts";
-import { freePort, startEmulator } from "./lib/emulator.ts";
-import { createSampleRepo } from "./lib/sample-repo.ts";
-import { cloud } from "../test/support/aws.ts";
+import { freePort, startEmulator } from "../test/testkit/emulator.ts";
+import { createSampleRepo } from "../test/testkit/sample-repo.ts";
+import { cloud } from "../test/testkit/aws.ts";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const stackdBin = path.join(installRoot, "bin", "stackd.js");

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { cloud } from "./support/aws.ts";
-import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./support/service.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { cloud } from "./testkit/aws.ts";
+import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 const TOKEN = "api-token-for-tests-91c2";
 const STACKD_YAML = `stacks:\n  "*/prod":\n    apply: manual\n`;

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { discoverStacks } from "../src/catalog/index.ts";
-import { createSampleRepo } from "../scripts/lib/sample-repo.ts";
+import { createSampleRepo } from "./testkit/sample-repo.ts";
 
 function tree(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-catalog-"));

@@ -6,10 +6,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReportSchema } from "../src/report/index.ts";
 import { installRoot } from "../src/support/index.ts";
-import { startEmulator, freePort, type Emulator } from "../scripts/lib/emulator.ts";
-import { serveGit, type GitDaemon } from "../scripts/lib/git-daemon.ts";
-import { createSampleRepo } from "../scripts/lib/sample-repo.ts";
-import { cloud } from "./support/aws.ts";
+import { startEmulator, freePort, type Emulator } from "./testkit/emulator.ts";
+import { serveGit, type GitDaemon } from "./testkit/git-daemon.ts";
+import { createSampleRepo } from "./testkit/sample-repo.ts";
+import { cloud } from "./testkit/aws.ts";
 
 const exec = promisify(execFile);
 

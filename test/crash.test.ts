@@ -5,9 +5,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installRoot } from "../src/support/index.ts";
 import type { Run } from "../src/ledger/index.ts";
-import { freePort, startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { cloud } from "./support/aws.ts";
-import { servedSampleRepo, waitFor } from "./support/service.ts";
+import { freePort, startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { cloud } from "./testkit/aws.ts";
+import { servedSampleRepo, waitFor } from "./testkit/service.ts";
 
 let emu: Emulator;
 let served: Awaited<ReturnType<typeof servedSampleRepo>>;

@@ -11,10 +11,10 @@ import { previewChange } from "../src/reconciler/index.ts";
 import { renderMarkdown } from "../src/previews/index.ts";
 import { installRoot } from "../src/support/index.ts";
 import type { Run } from "../src/ledger/index.ts";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { cloud } from "./support/aws.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./support/service.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { cloud } from "./testkit/aws.ts";
+import { startReceiver, type Receiver } from "./testkit/receiver.ts";
+import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 const exec = promisify(execFile);
 const CANARY = "canary-secret-3f9b27c1d0e4";

@@ -5,10 +5,10 @@ import { PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import { DeleteQueueCommand, GetQueueUrlCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DriftRecord } from "../src/ledger/index.ts";
-import { freePort, startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { cloud } from "./support/aws.ts";
-import { startReceiver, type Receiver } from "./support/receiver.ts";
-import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./support/service.ts";
+import { freePort, startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { cloud } from "./testkit/aws.ts";
+import { startReceiver, type Receiver } from "./testkit/receiver.ts";
+import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 let emu: Emulator;
 let aws: ReturnType<typeof cloud>;

@@ -6,10 +6,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReportSchema } from "../src/report/index.ts";
 import { installRoot } from "../src/support/index.ts";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { createSampleRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
-import { cloud } from "./support/aws.ts";
-import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./support/service.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { createSampleRepo, type SampleRepo } from "./testkit/sample-repo.ts";
+import { cloud } from "./testkit/aws.ts";
+import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 const exec = promisify(execFile);
 

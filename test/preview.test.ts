@@ -9,10 +9,10 @@ import { reconcile } from "../src/reconciler/index.ts";
 import { ReportSchema, type Report } from "../src/report/index.ts";
 import { installRoot } from "../src/support/index.ts";
 import type { PreviewRecord } from "../src/ledger/index.ts";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { createSampleRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
-import { startFakeGitHub, type FakeGitHub } from "./support/github.ts";
-import { GITHUB_TOKEN, servedSampleRepo, startService, waitFor, type TestService } from "./support/service.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { createSampleRepo, type SampleRepo } from "./testkit/sample-repo.ts";
+import { startFakeGitHub, type FakeGitHub } from "./testkit/github.ts";
+import { GITHUB_TOKEN, servedSampleRepo, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 const exec = promisify(execFile);
 const CANARY = "canary-7c41d9e2f0a8";
@@ -84,7 +84,7 @@ describe("stackd preview", () => {
     expect(md).toContain("| sample-infra/prod | changes | 0 | 1 | 0 | 0 | — |");
     expect(md).toContain('| ~ update | data | `pulumi-nodejs:dynamic/sample:Bucket` | `tags.dataClass`: `"internal"` → `"restricted"` |');
     // A preview applies nothing.
-    expect((await (await import("./support/aws.ts")).cloud(emu).bucketTags("stackd-sample-prod-data")).dataClass).toBe("internal");
+    expect((await (await import("./testkit/aws.ts")).cloud(emu).bucketTags("stackd-sample-prod-data")).dataClass).toBe("internal");
   });
 
   it("a mandatory policy violation is shown and exits 2; a change touching no stack exits 0", async () => {

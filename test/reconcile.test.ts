@@ -4,9 +4,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcile } from "../src/reconciler/index.ts";
 import { ReportSchema, type Report, type StackReport } from "../src/report/index.ts";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { createSampleRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
-import { cloud } from "./support/aws.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { createSampleRepo, type SampleRepo } from "./testkit/sample-repo.ts";
+import { cloud } from "./testkit/aws.ts";
 
 let emu: Emulator;
 let repo: SampleRepo;

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePlugins, listPlugins, tarballName } from "../src/plugins/index.ts";
 import { previewChange, reconcile } from "../src/reconciler/index.ts";
 import { ReportSchema, type Report, type StackReport } from "../src/report/index.ts";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { startPluginMirror, testPluginTarballs, type PluginMirror } from "../scripts/lib/plugin-mirror.ts";
-import { createExamplesRepo, type SampleRepo } from "../scripts/lib/sample-repo.ts";
-import { settled, startService } from "./support/service.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { startPluginMirror, testPluginTarballs, type PluginMirror } from "./testkit/plugin-mirror.ts";
+import { createExamplesRepo, type SampleRepo } from "./testkit/sample-repo.ts";
+import { settled, startService } from "./testkit/service.ts";
 import { cacheDir, installRoot } from "../src/support/index.ts";
 
 // The package index reached here answers PyPI's simple API only; poetry asks its JSON API unless told.

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type Emulator } from "../scripts/lib/emulator.ts";
-import { cloud } from "./support/aws.ts";
-import { WEBHOOK_SECRET, servedSampleRepo, settled, startService, waitFor, type TestService } from "./support/service.ts";
+import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { cloud } from "./testkit/aws.ts";
+import { WEBHOOK_SECRET, servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 // Three stacks of one project: dev, prod and qa.
 const QA = "config:\n  sample-infra:owner: platform-team\n  sample-infra:costCenter: cc-3001\n  sample-infra:retentionSeconds: \"345600\"\n  sample-infra:dataClass: internal\n";

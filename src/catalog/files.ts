@@ -25,6 +25,7 @@ export const StackFileSchema = z
   })
   .nullable();
 
+/** The parts of a Pulumi.yaml stackd reads. */
 export type ProjectFile = z.infer<typeof ProjectFileSchema>;
 
 /**

@@ -23,6 +23,7 @@ export const PolicyPackSchema = z.union([
   }),
 ]);
 
+/** A policy pack as stackd.yaml names it. */
 export type PolicyPackSetting = z.infer<typeof PolicyPackSchema>;
 
 /** A cron expression (5 or 6 fields, croner syntax) or "off". */
@@ -39,6 +40,7 @@ const DriftSchedule = z.string().refine(
   { message: 'must be a cron expression (e.g. "0 */6 * * *") or "off"' },
 );
 
+/** The events notifications can subscribe to. */
 export const NotificationEvents = ["drift.detected", "drift.resolved", "run.failed"] as const;
 
 const NotificationSchema = z.union([
@@ -46,6 +48,7 @@ const NotificationSchema = z.union([
   z.strictObject({ url: z.url(), events: z.array(z.enum(NotificationEvents)).optional() }),
 ]);
 
+/** Settings of the stacks one `stacks:` key matches. */
 export const StackSettingsSchema = z.strictObject({
   apply: z.enum(["auto", "manual"]).optional(),
   dependsOn: z.array(z.string().min(1)).optional(),
@@ -69,6 +72,7 @@ export const StackSettingsSchema = z.strictObject({
   policyPacks: z.array(PolicyPackSchema).optional(),
 });
 
+/** stackd.yaml: every field optional, with defaults. */
 export const SettingsSchema = z.strictObject({
   /** Only read from a --config file outside the repository: which repository to watch. */
   repo: z.string().min(1).optional(),
@@ -99,10 +103,13 @@ export const SettingsSchema = z.strictObject({
   stacks: z.record(z.string(), StackSettingsSchema).default({}),
 });
 
+/** stackd.yaml as read, defaults filled in. */
 export type Settings = z.output<typeof SettingsSchema>;
 
+/** Every six hours. */
 export const DEFAULT_DRIFT_SCHEDULE = "0 */6 * * *";
 
+/** The settings in force for one stack, every matching key merged. */
 export interface StackSettings {
   apply: "auto" | "manual";
   dependsOn: string[];
@@ -114,6 +121,7 @@ export interface StackSettings {
   roles: RoleSettings;
 }
 
+/** The AWS roles stackd assumes for a stack's runs. */
 export interface RoleSettings {
   roleArn?: string;
   previewRoleArn?: string;
@@ -122,8 +130,10 @@ export interface RoleSettings {
   region?: string;
 }
 
+/** stackd's own file at the repository root. */
 export const SETTINGS_FILE = "stackd.yaml";
 
+/** The settings of a repository without stackd.yaml. */
 export function defaultSettings(): Settings {
   return SettingsSchema.parse({});
 }

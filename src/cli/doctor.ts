@@ -5,6 +5,7 @@ import { GitSource } from "../source/index.ts";
 import { StackdError } from "../support/index.ts";
 import { requireFormat, writeOut } from "./output.ts";
 
+/** `stackd doctor`'s options. */
 export interface DoctorFlags {
   repo: string;
   branch?: string;

@@ -18,6 +18,7 @@ export function writeOut(text: string): void {
   process.stdout.write(mask(text));
 }
 
+/** Prints a report as text or JSON, masked. */
 export function writeReport(report: Report, format: "text" | "json"): void {
   writeOut(format === "json" ? `${JSON.stringify(report, null, 2)}\n` : `${renderText(report)}\n`);
 }

@@ -4,6 +4,7 @@ import { previewChange } from "../reconciler/index.ts";
 import { mask } from "../support/index.ts";
 import { progressToStderr, requireFormat, writeOut } from "./output.ts";
 
+/** `stackd preview`'s options. */
 export interface PreviewFlags {
   repo: string;
   ref: string;

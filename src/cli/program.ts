@@ -8,7 +8,8 @@ import { doctorCommand } from "./doctor.ts";
 import { pluginsCommand, pluginsInstallCommand } from "./plugins.ts";
 import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
-const EXIT_FOR_KIND = { usage: 2, config: 2, runtime: 1 } as const;
+/** Exit 2: the command or its input needs fixing; exit 1: the work failed. */
+const EXIT_FOR_KIND = { usage: 2, config: 2, "not-found": 2, conflict: 1, auth: 1, runtime: 1 } as const;
 
 /** Runs a command action and turns its outcome into the process exit code. */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
@@ -22,6 +23,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
   };
 }
 
+/** The commander program: every stackd command. */
 export function buildProgram(): Command {
   const program = new Command("stackd")
     .description("GitOps engine for cloud infrastructure on Pulumi")
@@ -139,6 +141,7 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Runs the CLI with process arguments; usage errors exit 2. */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);

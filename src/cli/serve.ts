@@ -8,6 +8,7 @@ import { Controller } from "../reconciler/index.ts";
 import { buildServer } from "../server/index.ts";
 import { StackdError } from "../support/index.ts";
 
+/** `stackd serve`'s options. */
 export interface ServeFlags {
   repo?: string;
   branch?: string;

@@ -1,7 +1,6 @@
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { RoleSettings } from "../catalog/index.ts";
-import { StackdError, messageOf } from "../support/index.ts";
-import { registerSecret } from "../support/index.ts";
+import { StackdError, messageOf, registerSecret } from "../support/index.ts";
 
 /** apply: up, remediation, adopt. preview: previews and drift checks. pull-request: previews of unmerged code. */
 export type Purpose = "apply" | "preview" | "pull-request";

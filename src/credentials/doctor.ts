@@ -2,6 +2,7 @@ import type { RoleSettings } from "../catalog/index.ts";
 import { messageOf } from "../support/index.ts";
 import type { CredentialBroker } from "./broker.ts";
 
+/** A trial AssumeRole of one role, and the stacks that use it. */
 export interface RoleCheck {
   role: string;
   use: "apply" | "preview";
@@ -10,6 +11,7 @@ export interface RoleCheck {
   reason?: string;
 }
 
+/** stackd's identity and every role check. */
 export interface DoctorReport {
   identity: { ok: true; arn: string } | { ok: false; reason: string };
   roles: RoleCheck[];

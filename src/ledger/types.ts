@@ -1,7 +1,10 @@
 import type { ChangeCounts, PolicyViolation, Report, ResourceChange, UsedPlugin } from "../report/index.ts";
 
+/** What a run does to its stack. */
 export type RunKind = "preview" | "up" | "refresh" | "destroy";
+/** What started a run. */
 export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry";
+/** Where a run is in its life. */
 export type RunStatus =
   | "queued"
   | "running"
@@ -14,6 +17,7 @@ export type RunStatus =
   | "approved"
   | "superseded";
 
+/** One run of one stack at one revision, as the ledger holds it. */
 export interface Run {
   id: string;
   stack: string;
@@ -37,10 +41,12 @@ export interface Run {
   plugins: UsedPlugin[] | null;
 }
 
+/** A run with the engine's output (masked). */
 export interface RunWithLog extends Run {
   log: string;
 }
 
+/** What the ledger keeps per stack between runs. */
 export interface StackRow {
   name: string;
   project: string;
@@ -53,6 +59,7 @@ export interface StackRow {
   applyMode: "auto" | "manual";
 }
 
+/** How a run ended: status, plan, policy results, log. */
 export interface RunResult {
   status: RunStatus;
   changes?: ChangeCounts;
@@ -83,6 +90,7 @@ export interface DriftRecord {
 /** What a drift check changed: a new episode, the same one again, one that ended, or nothing. */
 export type DriftTransition = "detected" | "seen-again" | "resolved" | "in-sync";
 
+/** Where a pull request preview is in its life. */
 export type PreviewStatus = "queued" | "running" | "completed" | "failed" | "superseded" | "ignored";
 
 /** A pull request's preview: one per push. */

@@ -2,6 +2,7 @@ import { mask } from "../support/index.ts";
 import type { ResourceChange } from "../report/index.ts";
 import { messageOf } from "../support/index.ts";
 
+/** The events stackd notifies about. */
 export type NotificationEventName = "drift.detected" | "drift.resolved" | "run.failed";
 
 /** The JSON body every receiver gets (a Slack incoming webhook gets `text` instead). */
@@ -17,6 +18,7 @@ export interface Notification {
   at: string;
 }
 
+/** Where notifications go, and which events. */
 export interface NotificationTarget {
   url: string;
   events?: readonly NotificationEventName[];

@@ -12,6 +12,7 @@ export interface UsedPlugin {
   sha256: string;
 }
 
+/** Where plugins go, where they come from, and the operation's environment. */
 export interface EnsureOptions {
   home: string;
   sources: PluginSource[];

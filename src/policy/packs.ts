@@ -5,6 +5,7 @@ import { ProjectRuntimeSchema, readYaml, type PolicyPackSetting, type Settings, 
 import { prepareRuntime } from "../runtimes/index.ts";
 import { StackdError, messageOf, shortHash } from "../support/index.ts";
 
+/** The pack directory used when stackd.yaml names none. */
 export const DEFAULT_PACK_DIR = "policies";
 
 /** A policy pack ready for the engine: its directory and the config file stackd wrote for it. */

@@ -2,12 +2,14 @@ import { Octokit } from "@octokit/rest";
 import type { Report } from "../report/index.ts";
 import { COMMENT_MARKER } from "./markdown.ts";
 
+/** Credentials and API URL (GitHub or Enterprise) for reporting previews. */
 export interface GitHubSettings {
   token: string;
   /** https://api.github.com, or a GitHub Enterprise server's https://host/api/v3. */
   baseUrl: string;
 }
 
+/** The pull request a preview reports on. */
 export interface PullRequestRef {
   owner: string;
   repo: string;

@@ -13,6 +13,7 @@ const StepMetadataSchema = z.looseObject({
   new: z.looseObject({ inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
 });
 
+/** The engine event fields stackd depends on; anything else passes untouched. */
 export const EngineEventSchema = z.looseObject({
   sequence: z.number().int().nullish(),
   resourcePreEvent: z.looseObject({ metadata: StepMetadataSchema }).nullish(),
@@ -35,6 +36,7 @@ export const EngineEventSchema = z.looseObject({
     .nullish(),
 });
 
+/** One resource step of a plan, as the engine describes it. */
 export type StepMetadata = z.infer<typeof StepMetadataSchema>;
 
 const OP_KIND: Record<string, ResourceChange["op"]> = {

@@ -24,6 +24,7 @@ export interface StackTarget {
   policyPackConfigs?: string[];
 }
 
+/** What one engine operation did or would do, or why it failed. */
 export interface OperationResult {
   ok: boolean;
   resources: ResourceChange[];

@@ -1,5 +1,5 @@
 export { reconcile, type ReconcileOptions } from "./reconcile.ts";
-export { Controller, ApprovalError, type ServiceOptions } from "./controller.ts";
+export { Controller, type ServiceOptions } from "./controller.ts";
 export type { Logger } from "./logger.ts";
 export type { PullRequest } from "./pull-requests.ts";
 export { affectedStacks } from "./affected.ts";

@@ -5,6 +5,7 @@ import { planPreview } from "./preview-plan.ts";
 import { CredentialBroker } from "../credentials/index.ts";
 import { brokerCredentials, runStack, type RunContext } from "./stack-run.ts";
 
+/** `stackd preview`'s inputs. */
 export interface PreviewChangeOptions {
   repo: string;
   /** The change's head: a branch, a ref such as refs/pull/7/head, or a sha. */

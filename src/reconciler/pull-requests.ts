@@ -17,6 +17,7 @@ export interface PullRequest {
   fork: boolean;
 }
 
+/** What pull request previews need from the service. */
 export interface PullRequestDeps {
   ledger: Ledger;
   source: GitSource;

@@ -6,6 +6,7 @@ import { GitSource } from "../source/index.ts";
 import { CredentialBroker } from "../credentials/index.ts";
 import { brokerCredentials, runStack, type RunContext } from "./stack-run.ts";
 
+/** One reconcile pass: which repository, ref, mode and stacks. */
 export interface ReconcileOptions {
   repo: string;
   branch?: string;

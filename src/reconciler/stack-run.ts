@@ -35,6 +35,7 @@ export interface RunContext {
  */
 export type RunMode = "apply" | "preview" | "up" | "drift" | "adopt";
 
+/** How one stack's run behaves beyond its mode. */
 export interface RunOptions {
   /** Refresh the state from the cloud before previewing and applying (drift remediation). */
   refresh?: boolean;
@@ -47,6 +48,7 @@ export interface RunOptions {
   purpose?: Purpose;
 }
 
+/** A stack's report with the engine's log, and whether to stall. */
 export interface StackOutcome extends StackReport {
   log: string;
   /** Retrying cannot help (the stack's role cannot be assumed): the stack should stall at once. */
@@ -82,7 +84,9 @@ function once<T>(ctx: RunContext, key: string, fn: () => Promise<T>): Promise<T>
 
 /** A program's dependencies, once per project directory of a checkout. */
 function preparedRuntime(entry: StackEntry, ctx: RunContext, workDir: string): Promise<PreparedRuntime> {
-  return once(ctx, `runtime:${workDir}`, () => prepareRuntime(workDir, entry.projectDir, entry.runtime, entry.runtimeOptions, ctx.progress));
+  return once(ctx, `runtime:${workDir}`, () =>
+    prepareRuntime(workDir, entry.projectDir, entry.runtime, entry.runtimeOptions, ctx.progress, path.join(ctx.checkout, entry.programDir)),
+  );
 }
 
 /** Done once per checkout and pack list, however many stacks share it. */
@@ -98,6 +102,7 @@ function blockedBy(violations: StackReport["policy"]): string | undefined {
   return `blocked by ${mandatory.length} mandatory policy violation(s), first: ${first.pack}/${first.policy}: ${first.message}`;
 }
 
+/** Whether a plan changes anything. */
 export function hasChanges(r: { changes: StackReport["changes"] }): boolean {
   const c = r.changes;
   return c.create + c.update + c.replace + c.delete > 0;

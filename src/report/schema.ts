@@ -20,6 +20,7 @@ export const PropertyChangeSchema = z.object({
   new: z.unknown(),
 });
 
+/** One resource of a plan or drift report. */
 export const ResourceChangeSchema = z.object({
   urn: z.string(),
   type: z.string(),
@@ -30,6 +31,7 @@ export const ResourceChangeSchema = z.object({
   diff: z.array(PropertyChangeSchema).optional(),
 });
 
+/** How many resources each kind of step touches. */
 export const ChangeCountsSchema = z.object({
   create: z.number().int(),
   update: z.number().int(),
@@ -38,6 +40,7 @@ export const ChangeCountsSchema = z.object({
   same: z.number().int(),
 });
 
+/** One policy violation a pack reported. */
 export const PolicyViolationSchema = z.object({
   pack: z.string(),
   policy: z.string(),
@@ -54,8 +57,10 @@ export const UsedPluginSchema = z.object({
   sha256: z.string(),
 });
 
+/** How a stack's part of a report ended. */
 export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped", "drifted", "in-sync", "adopted"]);
 
+/** One stack's part of a report. */
 export const StackReportSchema = z.object({
   project: z.string(),
   stack: z.string(),
@@ -70,6 +75,7 @@ export const StackReportSchema = z.object({
   plugins: z.array(UsedPluginSchema).optional(),
 });
 
+/** The report every stackd command shares. */
 export const ReportSchema = z.object({
   revision: z.string(),
   /** Previews: the merge base the head was compared with. */
@@ -77,19 +83,29 @@ export const ReportSchema = z.object({
   stacks: z.array(StackReportSchema),
 });
 
+/** One resource of a plan or drift report. */
 export type ResourceChange = z.infer<typeof ResourceChangeSchema>;
+/** A drifted property: declared beside actual. */
 export type PropertyDrift = z.infer<typeof PropertyDriftSchema>;
+/** A planned property change: old beside new. */
 export type PropertyChange = z.infer<typeof PropertyChangeSchema>;
+/** How many resources each kind of step touches. */
 export type ChangeCounts = z.infer<typeof ChangeCountsSchema>;
+/** One policy violation a pack reported. */
 export type PolicyViolation = z.infer<typeof PolicyViolationSchema>;
+/** A provider plugin a run used. */
 export type UsedPlugin = z.infer<typeof UsedPluginSchema>;
+/** One stack's part of a report. */
 export type StackReport = z.infer<typeof StackReportSchema>;
+/** The report every stackd command shares. */
 export type Report = z.infer<typeof ReportSchema>;
 
+/** Counts of a plan that touches nothing. */
 export function emptyCounts(): ChangeCounts {
   return { create: 0, update: 0, replace: 0, delete: 0, same: 0 };
 }
 
+/** Whether a stack's result fails the command (failed or blocked). */
 export function isFailure(s: StackReport): boolean {
   return s.status === "failed" || s.status === "blocked";
 }

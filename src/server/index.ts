@@ -1,2 +1,3 @@
+// The HTTP face of the service.
 export { buildServer, type ServerOptions } from "./app.ts";
-export { githubSignature } from "./webhooks.ts";
+export { githubSignature } from "./webhook-payloads.ts";

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Controller } from "../reconciler/index.ts";
 import type { Run } from "../ledger/index.ts";
@@ -37,4 +38,20 @@ export function createMetrics(controller: Controller): Registry {
     durations.observe({ kind: run.kind }, seconds);
   });
   return registry;
+}
+
+/** /metrics for Prometheus, and the probes: /healthz (up) and /readyz (a revision is fetched). */
+export async function metricsRoutes(app: FastifyInstance, opts: { controller: Controller }): Promise<void> {
+  const { controller } = opts;
+  const metrics = createMetrics(controller);
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("content-type", metrics.contentType);
+    return metrics.metrics();
+  });
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/readyz", async (_req, reply) => {
+    const info = controller.info();
+    if (!info.head) return reply.code(503).send({ ready: false, reason: info.syncError ?? "no revision fetched yet" });
+    return { ready: true, head: info.head };
+  });
 }

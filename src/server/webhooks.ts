@@ -1,48 +1,79 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Controller } from "../reconciler/index.ts";
+import { StackdError, messageOf } from "../support/index.ts";
+import { zodReason } from "./errors.ts";
+import { GitPushSchema, GithubPullRequestSchema, GithubPushSchema, validGithubSignature, validSharedSecret } from "./webhook-payloads.ts";
 
-/** The fields of a GitHub push event stackd uses. */
-export const GithubPushSchema = z.looseObject({
-  ref: z.string().min(1),
-  after: z.string().regex(/^[0-9a-f]{40}$/, "must be a commit sha"),
-});
-
-/** The fields of a GitHub pull_request event stackd uses. A deleted fork has no head repo. */
-export const GithubPullRequestSchema = z.looseObject({
-  action: z.string(),
-  number: z.number().int().positive(),
-  pull_request: z.looseObject({
-    head: z.looseObject({ sha: z.string().regex(/^[0-9a-f]{40}$/, "must be a commit sha"), ref: z.string(), repo: z.looseObject({ full_name: z.string() }).nullable() }),
-    base: z.looseObject({ ref: z.string(), repo: z.looseObject({ full_name: z.string() }) }),
-  }),
-  repository: z.looseObject({ full_name: z.string() }),
-});
-
-/** The generic webhook: any system that can POST after a push. Both fields optional. */
-export const GitPushSchema = z
-  .looseObject({
-    ref: z.string().min(1).optional(),
-    revision: z.string().regex(/^[0-9a-f]{7,40}$/, "must be a commit sha").optional(),
-  })
-  .nullable();
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/** What the webhook routes need. */
+export interface WebhookOptions {
+  controller: Controller;
+  /** GitHub's webhook secret, and the generic webhook's shared secret. Webhooks are refused without it. */
+  webhookSecret?: string;
 }
 
-/** GitHub's X-Hub-Signature-256: "sha256=" + HMAC-SHA256 of the raw body. */
-export function validGithubSignature(secret: string, body: Buffer, header: string | undefined): boolean {
-  if (!header) return false;
-  const expected = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-  return safeEqual(expected, header);
+const usage = (message: string) => new StackdError(message, { kind: "usage" });
+const auth = (message: string) => new StackdError(message, { kind: "auth" });
+
+/** A webhook body: JSON, or GitHub's form encoding (payload=<json>). */
+function parseJson(req: FastifyRequest): unknown {
+  const raw = req.rawBody?.toString("utf8") ?? "";
+  if (raw.trim() === "") return null;
+  try {
+    const ct = String(req.headers["content-type"] ?? "");
+    if (ct.startsWith("application/x-www-form-urlencoded")) return JSON.parse(new URLSearchParams(raw).get("payload") ?? "");
+    return JSON.parse(raw);
+  } catch (err) {
+    throw usage(`body is not valid JSON: ${messageOf(err)}`);
+  }
 }
 
-export function validSharedSecret(secret: string, header: string | undefined): boolean {
-  return !!header && safeEqual(secret, header);
-}
+/** Push and pull request webhooks: GitHub's (HMAC-signed) and a generic one (shared secret). */
+export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions): Promise<void> {
+  const { controller } = opts;
+  const secret = () => {
+    if (!opts.webhookSecret) throw auth("webhooks are disabled: start stackd with STACKD_WEBHOOK_SECRET set");
+    return opts.webhookSecret;
+  };
+  const accepted = (detail: object) => {
+    const receivedAt = new Date().toISOString();
+    controller.sync("webhook").catch(() => {});
+    return { accepted: true, receivedAt, ...detail };
+  };
 
-export function githubSignature(secret: string, body: string | Buffer): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+  app.post("/webhooks/github", async (req, reply) => {
+    const signature = req.headers["x-hub-signature-256"] as string | undefined;
+    if (!validGithubSignature(secret(), req.rawBody ?? Buffer.alloc(0), signature)) {
+      throw auth(signature ? "X-Hub-Signature-256 does not match the body" : "X-Hub-Signature-256 header missing");
+    }
+    const event = String(req.headers["x-github-event"] ?? "");
+    const body = parseJson(req);
+    if (event === "ping") return { pong: true };
+    if (event === "pull_request") {
+      const pr = GithubPullRequestSchema.safeParse(body);
+      if (!pr.success) throw usage(`not a pull_request event payload: ${zodReason(pr.error)}`);
+      const { action, number, pull_request: p, repository } = pr.data;
+      if (!["opened", "synchronize", "reopened"].includes(action)) return reply.code(202).send({ ignored: `pull_request action "${action}"` });
+      const preview = controller.previewPullRequest({
+        repo: repository.full_name,
+        number,
+        headSha: p.head.sha,
+        baseRef: p.base.ref,
+        fork: p.head.repo?.full_name !== p.base.repo.full_name,
+      });
+      return reply.code(202).send({ preview: preview.id, status: preview.status, reason: preview.error ?? undefined });
+    }
+    if (event !== "push") return reply.code(202).send({ ignored: `event "${event}" is not handled` });
+    const push = GithubPushSchema.safeParse(body);
+    if (!push.success) throw usage(`not a push event payload: ${zodReason(push.error)}`);
+    const branch = controller.info().branch;
+    if (branch && push.data.ref !== `refs/heads/${branch}`) return reply.code(202).send({ ignored: `${push.data.ref} is not the watched branch ${branch}` });
+    return reply.code(202).send(accepted({ revision: push.data.after }));
+  });
+
+  app.post("/webhooks/git", async (req, reply) => {
+    if (!validSharedSecret(secret(), req.headers["x-stackd-secret"] as string | undefined)) throw auth("X-Stackd-Secret header missing or wrong");
+    const push = GitPushSchema.safeParse(parseJson(req));
+    if (!push.success) throw usage(zodReason(push.error));
+    return reply.code(202).send(accepted({ revision: push.data?.revision ?? null }));
+  });
 }

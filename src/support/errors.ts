@@ -1,9 +1,18 @@
 /**
+ * What kind of trouble an error is: a wrong request (usage), a setting or
+ * file to fix (config), a thing that does not exist (not-found), a request
+ * that no longer fits the state (conflict), a caller without the right
+ * credentials (auth), or a failure while working (runtime). The CLI's exit
+ * code and the API's HTTP status both follow from it.
+ */
+export type ErrorKind = "usage" | "config" | "not-found" | "conflict" | "auth" | "runtime";
+
+/**
  * An error a person can act on: what went wrong, where (a file, a stack or a
- * repository), and what to do. `kind` decides the CLI's exit code.
+ * repository), and what to do.
  */
 export class StackdError extends Error {
-  readonly kind: "usage" | "config" | "runtime";
+  readonly kind: ErrorKind;
   readonly where?: string;
 
   constructor(message: string, opts: { kind?: StackdError["kind"]; where?: string; cause?: unknown } = {}) {
@@ -14,6 +23,7 @@ export class StackdError extends Error {
   }
 }
 
+/** The message of anything thrown. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

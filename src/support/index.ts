@@ -1,4 +1,4 @@
-export { StackdError, messageOf } from "./errors.ts";
+export { StackdError, messageOf, type ErrorKind } from "./errors.ts";
 export { defaultDataDir, cacheDir, installRoot, pulumiHomeDir } from "./paths.ts";
 export { shortHash } from "./hash.ts";
 export { withFileLock, singleFlight } from "./lock.ts";

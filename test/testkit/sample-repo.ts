@@ -6,7 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { installRoot } from "../../src/support/index.ts";
 
-const SAMPLE_FILES = ["Pulumi.yaml", "infra", "stacks", "policies", "package.json", "package-lock.json"];
+// The sample program carries its own manifest (infra/package.json): stackd's own stays out.
+const SAMPLE_FILES = ["Pulumi.yaml", "infra", "stacks", "policies"];
 
 export interface SampleRepo {
   dir: string;

@@ -7,8 +7,8 @@ import type { FastifyInstance } from "fastify";
 import { Controller, type Logger } from "../../src/reconciler/index.ts";
 import { buildServer, githubSignature } from "../../src/server/index.ts";
 import type { Run } from "../../src/ledger/index.ts";
-import { serveGit, type GitDaemon } from "../../scripts/lib/git-daemon.ts";
-import { createSampleRepo, type SampleRepo } from "../../scripts/lib/sample-repo.ts";
+import { serveGit, type GitDaemon } from "./git-daemon.ts";
+import { createSampleRepo, type SampleRepo } from "./sample-repo.ts";
 
 export const WEBHOOK_SECRET = "test-webhook-secret-7f3a";
 export const GITHUB_TOKEN = "ghp_testtoken_5a1b";

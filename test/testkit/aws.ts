@@ -2,7 +2,7 @@
 import { S3Client, GetBucketTaggingCommand, GetBucketVersioningCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
 import { SQSClient, GetQueueUrlCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { SSMClient, GetParameterCommand } from "@aws-sdk/client-ssm";
-import type { Emulator } from "../../scripts/lib/emulator.ts";
+import type { Emulator } from "./emulator.ts";
 
 export function cloud(emu: Emulator) {
   const base = {

@@ -1,0 +1,48 @@
+import type { Run } from "../ledger/index.ts";
+import { StackdError } from "../support/index.ts";
+import type { ServiceContext } from "./context.ts";
+import type { RunFactory } from "./run-factory.ts";
+
+const notFound = (message: string) => new StackdError(message, { kind: "not-found" });
+const conflict = (message: string) => new StackdError(message, { kind: "conflict" });
+
+/**
+ * Approvals of manual stacks' previews: an approval applies exactly what the
+ * stored preview showed, and is refused when a newer commit arrived or the
+ * stack's state changed since the preview ran.
+ */
+export class Approvals {
+  private readonly ctx: ServiceContext;
+  private readonly runs: RunFactory;
+  private readonly sync: () => Promise<unknown>;
+
+  constructor(ctx: ServiceContext, runs: RunFactory, sync: () => Promise<unknown>) {
+    this.ctx = ctx;
+    this.runs = runs;
+    this.sync = sync;
+  }
+
+  /** Queues the up of an approved preview; throws (not-found, conflict) when it no longer holds. */
+  async approve(runId: string): Promise<Run> {
+    const { ledger } = this.ctx;
+    const run = ledger.runs.get(runId);
+    if (!run) throw notFound(`no run ${runId}`);
+    if (run.status !== "awaiting_approval") throw conflict(`run ${runId} is ${run.status}, not awaiting approval`);
+    await this.sync().catch(() => {});
+    const current = ledger.runs.get(runId)!;
+    const head = this.ctx.head();
+    if (head && head.revision !== run.revision) {
+      if (current.status === "awaiting_approval") ledger.approvals.supersede(runId, `a newer commit ${head.revision.slice(0, 12)} arrived`);
+      throw conflict(`a newer commit ${head.revision.slice(0, 12)} arrived after this preview of ${run.revision.slice(0, 12)}; approve its preview instead`);
+    }
+    const row = ledger.stacks.get(run.stack);
+    if (!row || row.stateVersion !== run.stateVersion) {
+      throw conflict(`the state of ${run.stack} changed since this preview (version ${run.stateVersion} -> ${row?.stateVersion}); reconcile again`);
+    }
+    const entry = this.ctx.entries().find((e) => `${e.project}/${e.stack}` === run.stack);
+    if (!entry) throw conflict(`${run.stack} no longer exists at the branch head`);
+    ledger.approvals.approve(runId);
+    // A remediation preview refreshed first; its approved up must too.
+    return this.runs.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule" });
+  }
+}

@@ -1,0 +1,90 @@
+import { messageOf } from "../support/index.ts";
+import type { ServiceContext, StackJob } from "./context.ts";
+import type { HeadTracker } from "./head-tracker.ts";
+import { notifyRun } from "./notices.ts";
+import type { Remediation } from "./remediation.ts";
+import type { RetryPolicy } from "./retry-policy.ts";
+import { brokerCredentials, runStack } from "./stack-run.ts";
+
+/**
+ * Runs one queued item through pulumi/ and records what came of it: the
+ * run's result in the ledger, the stack's applied revision or failure
+ * streak, and what follows (a drift check's episode, a retry, a notice).
+ * Every run uses the settings of the revision it runs at.
+ */
+export class Executor {
+  private readonly ctx: ServiceContext;
+  private readonly heads: HeadTracker;
+  private readonly retries: RetryPolicy;
+  private readonly remediation: Remediation;
+
+  constructor(ctx: ServiceContext, deps: { heads: HeadTracker; retries: RetryPolicy; remediation: Remediation }) {
+    this.ctx = ctx;
+    this.heads = deps.heads;
+    this.retries = deps.retries;
+    this.remediation = deps.remediation;
+  }
+
+  /** Executes a job; never throws (a failure is the run's result). */
+  async execute(job: StackJob): Promise<void> {
+    const { ledger, events, log } = this.ctx;
+    const row = ledger.stacks.get(job.stack)!;
+    ledger.runs.start(job.runId, row.stateVersion);
+    events.emit("started", ledger.runs.get(job.runId));
+    const started = Date.now();
+    const abort = new AbortController();
+    this.ctx.aborts.set(job.runId, abort);
+    try {
+      const checkout = job.checkout || (await this.ctx.source.checkout(job.revision));
+      const settings = this.heads.settingsAt(job.revision, checkout);
+      const out = await runStack(job.entry, {
+        checkout,
+        revision: job.revision,
+        settings,
+        credentials: brokerCredentials(this.ctx.broker, settings),
+        backend: this.ctx.backend(),
+        env: this.ctx.opts.env,
+        installs: this.ctx.installs,
+        signal: abort.signal,
+        progress: (line: string) => log.info({ run: job.runId, stack: job.stack }, line),
+      }, job.mode, { refresh: job.refresh });
+      const status = abort.signal.aborted
+        ? "interrupted"
+        : out.status === "failed" || out.status === "blocked"
+          ? out.status
+          : out.status === "previewed"
+            ? "awaiting_approval"
+            : "succeeded";
+      ledger.runs.finish(job.runId, {
+        status,
+        changes: out.changes,
+        resources: out.resources,
+        policy: out.policy,
+        error: out.error,
+        log: out.log,
+        runtime: out.runtime,
+        plugins: out.plugins,
+      });
+      if (job.mode === "drift") {
+        // A drift check reads: it changes neither the applied revision nor the failure streak.
+        if (status === "succeeded") this.remediation.afterCheck(job, settings, out.resources);
+        else if (status === "failed") notifyRun(this.ctx, settings, job, "run.failed", `drift check failed: ${out.error}`, { error: out.error });
+      } else if (status === "succeeded") {
+        const stateChanged = out.status === "applied" || out.status === "adopted";
+        ledger.stacks.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, result: "succeeded" });
+      } else if (status === "failed") {
+        notifyRun(this.ctx, settings, job, "run.failed", `${job.mode} failed: ${out.error}`, { error: out.error });
+        this.retries.recordFailure(job.stack, row.failures, out.stall ?? false);
+      } else if (status === "blocked") {
+        // Policies give the same verdict on a retry: only a new commit unblocks the stack.
+        ledger.stacks.recordOutcome(job.stack, { failed: false, result: "blocked" });
+      }
+      log.info({ run: job.runId, stack: job.stack, status, error: out.error }, "run finished");
+    } catch (err) {
+      ledger.runs.setStatus(job.runId, "failed", messageOf(err));
+    } finally {
+      this.ctx.aborts.delete(job.runId);
+      events.emit("finished", ledger.runs.get(job.runId)!, (Date.now() - started) / 1000);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import type { StackEntry } from "../catalog/index.ts";
+import type { Run, Trigger } from "../ledger/index.ts";
+import { affectedStacks } from "./affected.ts";
+import { nameOf, type Head, type ServiceContext } from "./context.ts";
+import type { RunFactory } from "./run-factory.ts";
+
+/** Runs whose revision counts as handled: a new run for the same revision is not queued. */
+const SETTLED = new Set(["queued", "running", "succeeded", "failed", "blocked", "awaiting_approval", "approved"]);
+
+/**
+ * What a commit asks for: a run of every stack the head affects (compared
+ * with each stack's applied revision) that has not been handled at this
+ * revision; unaffected stacks are marked as at the head; commits in between
+ * that touched a stack are recorded as skipped.
+ */
+export class Planner {
+  private readonly ctx: ServiceContext;
+  private readonly runs: RunFactory;
+
+  constructor(ctx: ServiceContext, runs: RunFactory) {
+    this.ctx = ctx;
+    this.runs = runs;
+  }
+
+  /** Queues the head's runs; returns the stacks it queued. */
+  async plan(head: Head, trigger: Trigger): Promise<string[]> {
+    const { ledger, source, queue } = this.ctx;
+    const entries = this.ctx.entries();
+    const { revision } = head;
+    const todo: StackEntry[] = [];
+    const byBase = new Map<string, StackEntry[]>();
+    for (const e of entries) {
+      const row = ledger.stacks.get(nameOf(e))!;
+      if (row.appliedRevision === revision || this.handled(nameOf(e), revision)) continue;
+      if (!row.appliedRevision) todo.push(e);
+      else byBase.set(row.appliedRevision, [...(byBase.get(row.appliedRevision) ?? []), e]);
+    }
+    for (const [base, group] of byBase) {
+      let affected: Set<string>;
+      try {
+        affected = affectedStacks(entries, this.ctx.settings(), await source.changedPaths(base, revision));
+      } catch {
+        // The applied revision is gone (force push): everything is affected.
+        affected = new Set(group.map(nameOf));
+      }
+      for (const e of group) {
+        if (affected.has(nameOf(e))) todo.push(e);
+        else if (!queue.isBusy(nameOf(e))) ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
+      }
+    }
+    for (const e of todo) {
+      ledger.stacks.resetFailures(nameOf(e));
+      const run = this.runs.enqueue(e, revision, trigger);
+      const base = ledger.stacks.get(nameOf(e))!.appliedRevision;
+      if (base) await this.recordSkipped(e, base, run);
+    }
+    return todo.map(nameOf);
+  }
+
+  private handled(stack: string, revision: string): boolean {
+    const last = this.ctx.ledger.runs.latest(stack, revision);
+    return !!last && SETTLED.has(last.status);
+  }
+
+  /**
+   * Commits between the stack's applied revision and the head that touched
+   * the stack but were never run on their own (they arrived together, or
+   * while the stack was busy): recorded as skipped, so every revision is
+   * accounted for.
+   */
+  private async recordSkipped(entry: StackEntry, base: string, headRun: Run): Promise<void> {
+    const { ledger, source } = this.ctx;
+    const name = nameOf(entry);
+    const intermediates = (await source.commitsBetween(base, headRun.revision).catch(() => [] as string[])).slice(0, -1);
+    const seen = new Set(ledger.runs.list({ stack: name, limit: 200 }).map((r) => r.revision));
+    for (const commit of intermediates) {
+      if (seen.has(commit)) continue;
+      const paths = await source.changedPaths(`${commit}^`, commit).catch(() => [] as string[]);
+      if (!affectedStacks(this.ctx.entries(), this.ctx.settings(), paths).has(name)) continue;
+      const run = ledger.runs.create({ stack: name, revision: commit, kind: headRun.kind, trigger: headRun.trigger, status: "skipped" });
+      ledger.runs.setStatus(run.id, "skipped", `coalesced: superseded by ${headRun.id} at ${headRun.revision.slice(0, 12)}`);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import path from "node:path";
+import { discoverStacks } from "../catalog/index.ts";
+import { recoverStack } from "../pulumi/index.ts";
+import { messageOf } from "../support/index.ts";
+import { nameOf, type ServiceContext } from "./context.ts";
+
+/**
+ * Clean-up after runs that did not end on their own: a crash's runs are
+ * marked interrupted, and a stack whose run was cut off gets its lock and
+ * pending operations cleared so the next run is not refused.
+ */
+export class Recovery {
+  private readonly ctx: ServiceContext;
+
+  constructor(ctx: ServiceContext) {
+    this.ctx = ctx;
+  }
+
+  /** At start: runs a crash left running are interrupted and their stacks cleaned. */
+  async afterCrash(): Promise<void> {
+    const interrupted = this.ctx.ledger.runs.interruptRunning("interrupted: the service stopped while this run was in progress");
+    for (const name of new Set(interrupted.map((r) => r.stack))) await this.cleanStack(name);
+  }
+
+  /** Clears one stack's lock and pending operations, at the revision its last run used. */
+  async cleanStack(name: string): Promise<void> {
+    const { ledger, source, log } = this.ctx;
+    const row = ledger.stacks.get(name);
+    if (!row) return;
+    const run = ledger.runs.list({ stack: name, limit: 1 })[0];
+    try {
+      const checkout = await source.checkout(run?.revision ?? row.appliedRevision ?? "HEAD");
+      const entry = discoverStacks(checkout).find((e) => nameOf(e) === name);
+      if (!entry) return;
+      const cleared = await recoverStack({ workDir: path.join(checkout, entry.projectDir), stack: entry.stack, ...this.ctx.backend(), env: this.ctx.opts.env });
+      log.info({ stack: name, cleared }, "cleared interrupted operations");
+    } catch (err) {
+      log.error({ stack: name, err: messageOf(err) }, "could not clean up interrupted stack");
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { settingsFor, type StackEntry } from "../catalog/index.ts";
+import type { Run, RunKind, Trigger } from "../ledger/index.ts";
+import { nameOf, type ServiceContext, type StackJob } from "./context.ts";
+import type { RunMode } from "./stack-run.ts";
+
+/** How a run is to be made, beyond its stack, revision and trigger. */
+export interface EnqueueOptions {
+  mode?: RunMode;
+  approvalOf?: string;
+  /** Refresh before preview and up: drift remediation. */
+  refresh?: boolean;
+}
+
+/**
+ * Creates runs: records a queued run in the ledger, supersedes previews that
+ * still await approval when a newer change arrives, and hands the job to the
+ * queue with what it needs to execute.
+ */
+export class RunFactory {
+  private readonly ctx: ServiceContext;
+  private readonly execute: (job: StackJob) => Promise<void>;
+
+  constructor(ctx: ServiceContext, execute: (job: StackJob) => Promise<void>) {
+    this.ctx = ctx;
+    this.execute = execute;
+  }
+
+  /** Queues a run of one stack at one revision; returns it as the ledger holds it. */
+  enqueue(entry: StackEntry, revision: string, trigger: Trigger, o: EnqueueOptions = {}): Run {
+    const { ledger, queue, events, log } = this.ctx;
+    const s = settingsFor(this.ctx.settings(), entry.project, entry.stack);
+    const mode: RunMode = o.mode ?? (s.apply === "manual" ? "preview" : "apply");
+    const kind: RunKind = mode === "preview" ? "preview" : mode === "drift" || mode === "adopt" ? "refresh" : "up";
+    const name = nameOf(entry);
+    if (mode === "apply" || mode === "preview") {
+      for (const r of ledger.approvals.pending(name)) ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
+    }
+    const run = ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf });
+    const head = this.ctx.head();
+    const job: StackJob = {
+      stack: name,
+      // Drift checks coalesce among themselves, never with the runs that change the stack.
+      key: mode === "drift" ? `${name}#drift` : name,
+      dependsOn: mode === "drift" ? [] : s.dependsOn,
+      runId: run.id,
+      entry,
+      checkout: revision === head?.revision ? head.checkout : "",
+      revision,
+      mode,
+      refresh: o.refresh ?? false,
+      trigger,
+      run: () => this.execute(job),
+    };
+    queue.push(job);
+    events.emit("queued", run);
+    log.info({ run: run.id, stack: name, revision, kind, trigger }, "run queued");
+    return run;
+  }
+}

@@ -7,7 +7,8 @@ import { cloud } from "./testkit/aws.ts";
 import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 const TOKEN = "api-token-for-tests-91c2";
-const STACKD_YAML = `stacks:\n  "*/prod":\n    apply: manual\n`;
+// prod adopts drift: taking the cloud's values into the state is how its state can move on without an approval.
+const STACKD_YAML = `stacks:\n  "*/prod":\n    apply: manual\n    remediate: adopt\n`;
 
 let emu: Emulator;
 let served: Awaited<ReturnType<typeof servedSampleRepo>>;
@@ -78,7 +79,9 @@ describe("manual apply mode", () => {
     const second = served.push();
     const res = await approve(preview.id);
     expect(res.status).toBe(409);
-    expect(((await res.json()) as { error: string }).error).toMatch(/newer commit .* arrived|superseded/);
+    expect(((await res.json()) as { error: string }).error).toBe(
+      `a newer commit ${second.slice(0, 12)} arrived after this preview of ${first.slice(0, 12)}; approve its preview instead`,
+    );
     await settled(svc);
     expect((await aws.bucketTags("stackd-sample-prod-data")).dataClass).toBe("internal");
     const newest = await waitFor("preview of the second change", () => {
@@ -99,10 +102,15 @@ describe("manual apply mode", () => {
       const r = awaiting();
       return r?.revision === third ? r : undefined;
     });
-    // Another applied change to the same stack (a manual reconcile through the API) moves its state on.
-    svc.controller.ledger.stacks.recordOutcome("sample-infra/prod", { stateChanged: true, failed: false, result: "succeeded" });
+    // Someone tags the bucket by hand; a drift check finds it and prod adopts the cloud's value, which moves its state on.
+    await aws.tagBucket("stackd-sample-prod-data", { ...(await aws.bucketTags("stackd-sample-prod-data")), owner: "someone-else" });
+    const check = (await (await fetch(`${svc.url}/api/stacks/sample-infra/prod/drift`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { id: string };
+    const adopted = await waitFor("the adopt run", () => svc.runs("sample-infra/prod").find((r) => r.kind === "refresh" && r.id !== check.id && r.status === "succeeded"));
+    expect([svc.controller.ledger.runs.get(check.id)!.status, adopted.trigger]).toEqual(["succeeded", "schedule"]);
     const res = await approve(preview.id);
     expect(res.status).toBe(409);
-    expect(((await res.json()) as { error: string }).error).toMatch(/state of sample-infra\/prod changed since this preview/);
+    expect(((await res.json()) as { error: string }).error).toBe(
+      `the state of sample-infra/prod changed since this preview (version ${preview.stateVersion} -> ${preview.stateVersion! + 1}); reconcile again`,
+    );
   });
 });

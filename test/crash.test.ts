@@ -73,7 +73,7 @@ describe("crash recovery", () => {
     const all = await runs(second.url);
     const interrupted = all.filter((r) => r.status === "interrupted");
     expect(interrupted.map((r) => r.stack)).toContain("sample-infra/dev");
-    for (const r of interrupted) expect(r.error).toMatch(/interrupted: the service stopped while this run was in progress/);
+    expect(interrupted.map((r) => r.error)).toEqual(interrupted.map(() => "interrupted: the service stopped while this run was in progress"));
     expect(second.output()).toMatch(/"stack":"sample-infra\/dev".*"msg":"cleared interrupted operations"/);
     const aws = cloud(emu);
     expect(await aws.bucketTags("stackd-sample-dev-data")).toMatchObject({ stack: "dev", dataClass: "internal" });

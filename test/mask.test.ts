@@ -19,6 +19,7 @@ describe("mask", () => {
       () => "fetched?!",
       (e: Error) => e.message,
     );
+    expect(mask(err)).toContain("https://x-access-token:[secret]@127.0.0.1:1/team/infra.git");
     expect(mask(err)).not.toContain("ghs_canaryToken123");
     expect(mask(source.repo)).toBe("https://x-access-token:[secret]@127.0.0.1:1/team/infra.git");
   });

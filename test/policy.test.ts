@@ -93,7 +93,7 @@ describe("policy packs in the service", () => {
         urn: "urn:pulumi:dev::sample-infra::pulumi-nodejs:dynamic/sample:Bucket::audit",
       },
     ]);
-    expect(dev.error).toMatch(/^blocked by 1 mandatory policy violation\(s\), first: sample-policies\/bucket-versioning/);
+    expect(dev.error).toBe("blocked by 1 mandatory policy violation(s), first: sample-policies/bucket-versioning: bucket stackd-sample-dev-audit must enable versioning (set versioning: true)");
     const api = (await (await fetch(`${svc.url}/api/runs/${dev.id}`)).json()) as { status: string; policy: unknown[] };
     expect(api.status).toBe("blocked");
     expect(api.policy).toEqual(dev.policy);
@@ -116,16 +116,18 @@ describe("policy packs in the service", () => {
   });
 
   it("a pack that throws is a clear error on the stacks that use it and blocks nothing else", async () => {
+    // prod gets a pack of its own, at first a copy of the sample pack: it passes.
+    const guardrails = brokenPackFiles(served.repo);
+    const first = await pushAndSettle({ ...guardrails, "policies-broken/index.ts": served.repo.read("policies/index.ts"), "stackd.yaml": "stacks:\n  prod:\n    policyPacks: [policies-broken]\n" }, "a pack for prod");
+    expect(first.map((r) => `${r.stack}:${r.status}`).sort()).toEqual(["sample-infra/dev:succeeded", "sample-infra/prod:succeeded"]);
+    // A commit that changes only that pack (and dev's config) reaches prod through the pack.
     const dev = "stacks/Pulumi.dev.yaml";
     const runs = await pushAndSettle(
-      {
-        ...brokenPackFiles(served.repo),
-        "stackd.yaml": "stacks:\n  prod:\n    policyPacks: [policies-broken]\n",
-        [dev]: served.repo.read(dev).replace("dataClass: internal", "dataClass: audited"),
-      },
-      "a broken pack for prod",
+      { "policies-broken/index.ts": BROKEN_PACK, [dev]: served.repo.read(dev).replace("dataClass: internal", "dataClass: audited") },
+      "the prod pack breaks",
     );
     const byStack = Object.fromEntries(runs.map((r) => [r.stack, r]));
+    expect(runs.map((r) => r.stack).sort()).toEqual(["sample-infra/dev", "sample-infra/prod"]);
     expect(byStack["sample-infra/dev"]!.status).toBe("succeeded");
     expect(byStack["sample-infra/prod"]!.status).toBe("failed");
     expect(byStack["sample-infra/prod"]!.error).toMatch(/policy 'explodes' from policy pack 'broken-pack@v1\.0\.0': canary failure inside the pack/);

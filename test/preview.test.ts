@@ -107,6 +107,8 @@ describe("stackd preview", () => {
     await setSecret(repo, dataDir, "dev", "sample-infra:apiKey", CANARY);
     // The sample keeps a secret apiKey in an SSM parameter when it is set.
     repo.git("commit", "-qam", "api key");
+    // The stack file holds the value encrypted, as Pulumi writes secrets.
+    expect(repo.read("stacks/Pulumi.dev.yaml")).toMatch(/sample-infra:apiKey:\n\s+secure: v1:\S+/);
     expect(repo.read("stacks/Pulumi.dev.yaml")).not.toContain(CANARY);
     repo.git("checkout", "-q", "main");
     const json = await preview(repo, dataDir, "secret");
@@ -195,8 +197,9 @@ describe("pull request previews in the service", () => {
     const res = await svc.pullRequestWebhook({ number: 8, action: "opened", headSha: sha, headRef: "main", fork: true });
     const body = (await res.json()) as { status: string; reason: string };
     expect(body.status).toBe("ignored");
-    expect(body.reason).toMatch(/fork/);
-    await new Promise((r) => setTimeout(r, 500));
+    expect(body.reason).toBe("pull request from a fork: previews of forks are off (stackd.yaml previews.forks)");
+    // An ignored preview is recorded as such and nothing runs for it: no check run, no comment.
+    expect(svc.controller.ledger.previews.list({ pr: 8 }).map((p) => [p.status, p.head])).toEqual([["ignored", sha]]);
     expect(github.requests.length).toBe(before);
   });
 });

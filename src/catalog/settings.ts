@@ -2,14 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { Cron } from "croner";
 import { z } from "zod";
+import { DURATION_PATTERN, durationMs } from "../support/index.ts";
 import { readYaml } from "./files.ts";
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** 30 (seconds) or "30s", "500ms", "5m", "1h". */
+/** 30 (seconds) or "30s", "500ms", "5m", "1h", as milliseconds. */
 const Duration = z
-  .union([z.number().positive(), z.string().regex(/^\d+(ms|s|m|h)$/, 'use a number of seconds or e.g. "30s", "5m"')])
-  .transform((v) => (typeof v === "number" ? v * 1000 : Number(/^\d+/.exec(v)![0]) * UNITS[/(ms|s|m|h)$/.exec(v)![1]!]!));
+  .union([z.number().positive(), z.string().regex(DURATION_PATTERN, 'use a number of seconds or e.g. "30s", "5m"')])
+  .transform(durationMs);
 
 /** A policy pack: its directory, or the directory with per-policy config and enforcement overrides. */
 export const PolicyPackSchema = z.union([

@@ -4,3 +4,4 @@ export { shortHash } from "./hash.ts";
 export { withFileLock, singleFlight } from "./lock.ts";
 export { mask, registerSecret } from "./mask.ts";
 export { newId } from "./ids.ts";
+export { durationMs, formatDuration, DURATION_PATTERN } from "./durations.ts";

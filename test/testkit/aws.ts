@@ -1,9 +1,10 @@
 // AWS SDK clients pointed at the test's emulator, to check what stackd did to the "cloud".
-import { S3Client, GetBucketTaggingCommand, GetBucketVersioningCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
+import { S3Client, GetBucketTaggingCommand, GetBucketVersioningCommand, HeadBucketCommand, PutBucketTaggingCommand } from "@aws-sdk/client-s3";
 import { SQSClient, GetQueueUrlCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { SSMClient, GetParameterCommand } from "@aws-sdk/client-ssm";
 import type { Emulator } from "./emulator.ts";
 
+/** Clients of the emulator and the checks tests make of it, as a person with the console would. */
 export function cloud(emu: Emulator) {
   const base = {
     endpoint: emu.endpoint,
@@ -28,6 +29,10 @@ export function cloud(emu: Emulator) {
     async bucketTags(name: string): Promise<Record<string, string>> {
       const res = await s3.send(new GetBucketTaggingCommand({ Bucket: name }));
       return Object.fromEntries((res.TagSet ?? []).map((t) => [t.Key!, t.Value!]));
+    },
+    /** A change made outside stackd: drift. */
+    async tagBucket(name: string, tags: Record<string, string>): Promise<void> {
+      await s3.send(new PutBucketTaggingCommand({ Bucket: name, Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } }));
     },
     async bucketVersioning(name: string): Promise<string | undefined> {
       return (await s3.send(new GetBucketVersioningCommand({ Bucket: name }))).Status;

@@ -44,6 +44,12 @@ function stack(report: Report, project: string): StackReport {
   return s;
 }
 
+/** A project's directory in the checkout stackd made of a revision (data dir/worktrees/<repo key>/<revision>/). */
+function checkoutOf(revision: string, project: string): string {
+  const [key] = fs.readdirSync(path.join(dataDir, "worktrees"));
+  return path.join(dataDir, "worktrees", key!, revision, project);
+}
+
 /** sha256 of the provider executable inside a tarball, as the engine installs it. */
 function binarySha(tarball: string, binary: string): string {
   const bytes = execFileSync("tar", ["-xzOf", path.join(testPluginTarballs(), tarball), binary], { maxBuffer: 256 * 1024 * 1024 });
@@ -196,18 +202,14 @@ describe("programs in every runtime, with real provider plugins", () => {
       files[`ts-${tool}/Pulumi.dev.yaml`] = "";
     }
     repo.commit(files, "programs locked by pnpm and yarn");
-    const progress: string[] = [];
-    const report = ReportSchema.parse(
-      await reconcile({ repo: repo.dir, dataDir, env: env(), stacks: ["example-pnpm/dev", "example-yarn/dev"], onProgress: (l) => progress.push(l) }),
-    );
+    const report = await run({ stacks: ["example-pnpm/dev", "example-yarn/dev"] });
     expect(report.stacks.map((s) => [s.project, s.status, s.plugins?.map((p) => p.name)])).toEqual([
       ["example-pnpm", "applied", ["random"]],
       ["example-yarn", "applied", ["random"]],
     ]);
-    expect(progress.filter((l) => l.startsWith("installing dependencies of ts-")).map((l) => l.replace(/node-\w+/, "node-KEY"))).toEqual([
-      "installing dependencies of ts-pnpm with pnpm (pnpm-lock.yaml node-KEY)",
-      "installing dependencies of ts-yarn with yarn (yarn.lock node-KEY)",
-    ]);
+    // Each checkout's node_modules is the shared install its own package manager made.
+    expect(fs.existsSync(path.join(checkoutOf(report.revision, "ts-pnpm"), "node_modules", ".pnpm"))).toBe(true);
+    expect(fs.existsSync(path.join(checkoutOf(report.revision, "ts-yarn"), "node_modules", ".yarn-integrity"))).toBe(true);
   });
 
   it("a python program whose Pulumi.yaml names uv or poetry gets its venv from pyproject.toml and the lockfile", async () => {
@@ -230,18 +232,16 @@ describe("programs in every runtime, with real provider plugins", () => {
       files[`py-${tool}/Pulumi.dev.yaml`] = `config:\n  ${project}:greeting: hello from ${tool}\n`;
     }
     repo.commit(files, "python programs locked by uv and poetry");
-    const progress: string[] = [];
-    const report = ReportSchema.parse(
-      await reconcile({ repo: repo.dir, dataDir, env: env(), stacks: ["example-python-uv/dev", "example-python-poetry/dev"], onProgress: (l) => progress.push(l) }),
-    );
+    const report = await run({ stacks: ["example-python-uv/dev", "example-python-poetry/dev"] });
     expect(report.stacks.map((s) => [s.project, s.status, s.runtime, s.plugins?.map((p) => p.name)])).toEqual([
       ["example-python-poetry", "applied", "python", ["random"]],
       ["example-python-uv", "applied", "python", ["random"]],
     ]);
-    expect(progress.filter((l) => l.startsWith("installing dependencies of py-")).map((l) => l.replace(/python-(\w+)-\w+/, "python-$1-KEY"))).toEqual([
-      "installing dependencies of py-poetry into a virtualenv with poetry (python-poetry-KEY)",
-      "installing dependencies of py-uv into a virtualenv with uv (python-uv-KEY)",
-    ]);
+    // The venv each host found at .venv is the shared one its toolchain built from the lockfile.
+    expect(fs.readFileSync(path.join(fs.realpathSync(path.join(checkoutOf(report.revision, "py-uv"), ".venv")), "..", "src", "uv.lock"), "utf8")).toBe(files["py-uv/uv.lock"]);
+    expect(fs.readFileSync(path.join(fs.realpathSync(path.join(checkoutOf(report.revision, "py-poetry"), ".venv")), "..", "src", "poetry.lock"), "utf8")).toBe(
+      files["py-poetry/poetry.lock"],
+    );
     for (const tool of ["uv", "poetry"]) {
       const param = await ssm().send(new GetParameterCommand({ Name: `/example-python-${tool}/dev/greeting` }));
       expect(param.Parameter?.Value).toBe(`hello from ${tool}`);

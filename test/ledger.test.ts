@@ -67,3 +67,21 @@ describe("ledger migrations", () => {
     expect(() => openLedger(dir)).toThrow(`the ledger is at schema version 99, newer than this stackd knows (${MIGRATIONS.length}): use a newer stackd`);
   });
 });
+
+describe("stackd status and runs on a data dir", () => {
+  it("read the ledger of an earlier stackd, health included", async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const stackd = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(import.meta.dirname, "..", "bin", "stackd.js"), ...args]);
+    const dir = oldDataDir();
+    const status = await stackd("status", "--data-dir", dir);
+    expect(status.stdout.split("\n")).toEqual([
+      "STACK              SYNC       HEALTH   APPLIED       HEAD          MODE    CONDITIONS        LAST RUN",
+      "sample-infra/dev   Synced     Drifted  111111111111  111111111111  auto    Ready             run_mwtddvq9681c1a refresh succeeded",
+      "sample-infra/prod  OutOfSync  Unknown  -             111111111111  manual  AwaitingApproval  run_mwtddvq92ba9ab preview awaiting_approval",
+      "",
+    ]);
+    const runs = await stackd("runs", "--data-dir", dir, "--format", "json");
+    expect((JSON.parse(runs.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id)).toEqual(["run_mwtddvq9681c1a", "run_mwtddvq92ba9ab", "run_mwtddvq74e7985"]);
+  });
+});

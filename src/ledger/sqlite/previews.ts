@@ -2,7 +2,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { mask, newId } from "../../support/index.ts";
 import type { PreviewsRepository } from "../repositories.ts";
 import type { PreviewRecord } from "../types.ts";
-import { json, now, toPreview, where, type Row } from "./rows.ts";
+import { json, nextSeq, now, toPreview, where, type Row } from "./rows.ts";
 
 /** Pull request previews in SQLite, in creation order (seq). */
 export class SqlitePreviews implements PreviewsRepository {
@@ -14,7 +14,7 @@ export class SqlitePreviews implements PreviewsRepository {
 
   create(p: Parameters<PreviewsRepository["create"]>[0]): PreviewRecord {
     const id = newId("preview");
-    const seq = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM previews").get() as Row).n as number;
+    const seq = nextSeq(this.db, "previews");
     this.db
       .prepare("INSERT INTO previews (id, seq, repo, pr, head, base, status, created_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .run(id, seq, p.repo, p.pr, p.head, p.base, p.status ?? "queued", now(), p.error ? mask(p.error) : null);

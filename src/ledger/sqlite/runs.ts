@@ -2,7 +2,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { mask, newId } from "../../support/index.ts";
 import type { RunsRepository } from "../repositories.ts";
 import type { Run, RunWithLog } from "../types.ts";
-import { json, now, toRun, where, type Row } from "./rows.ts";
+import { json, nextSeq, now, toRun, where, type Row } from "./rows.ts";
 
 /** Runs in SQLite, in creation order (seq). */
 export class SqliteRuns implements RunsRepository {
@@ -14,7 +14,7 @@ export class SqliteRuns implements RunsRepository {
 
   create(r: Parameters<RunsRepository["create"]>[0]): Run {
     const id = newId("run");
-    const seq = (this.db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM runs").get() as Row).n as number;
+    const seq = nextSeq(this.db, "runs");
     this.db
       .prepare("INSERT INTO runs (id, seq, stack, revision, kind, trigger, status, created_at, approval_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .run(id, seq, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null);

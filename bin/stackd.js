@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // stackd runs its TypeScript sources directly, which needs Node >= 22.18. When
 // started by an older node, hand over to the Node 24 that `npm run setup`
-// installed beside the sources.
-import { spawnSync } from "node:child_process";
+// installed beside the sources: as a child that gets every signal this
+// process gets, so stopping the process a user started stops stackd.
+import { spawn } from "node:child_process";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -10,11 +12,13 @@ const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const node = path.join(here, "..", "node_modules", ".bin", "node");
-  const res = spawnSync(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
-  if (res.error) {
+  const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" });
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, () => child.kill(signal));
+  child.on("error", () => {
     console.error(`stackd: needs Node >= 22.18 (found ${process.versions.node}); run \`npm run setup\` first`);
     process.exit(2);
-  }
-  process.exit(res.status ?? 1);
+  });
+  child.on("exit", (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));
+} else {
+  await import("../src/cli/index.ts");
 }
-await import("../src/cli/index.ts");

@@ -209,12 +209,18 @@ export class Controller {
     return this.pullRequests.preview(pr);
   }
 
-  /** A manual reconcile (or retry) of one stack at the branch head. */
+  /**
+   * A manual reconcile (or retry) of one stack at the branch head, fetched
+   * first. A name the head does not declare is answered at once, without a
+   * fetch: unknown names cost nothing.
+   */
   async reconcileStack(name: string): Promise<Run> {
+    const unknown = () => new StackdError(`no stack named "${name}" at the branch head`, { kind: "not-found" });
+    if (this.heads.head && !this.heads.find(name)) throw unknown();
     await this.sync("api").catch(() => {});
     const entry = this.heads.find(name);
     const head = this.heads.head;
-    if (!entry || !head) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "not-found" });
+    if (!entry || !head) throw unknown();
     this.ledger.stacks.resetFailures(nameOf(entry));
     return this.runs.enqueue(entry, head.revision, "api");
   }

@@ -5,6 +5,7 @@ import { clientConfig } from "./aws";
 import { Bucket } from "./bucket";
 import { Queue } from "./queue";
 import { Parameter } from "./parameter";
+import { Pause } from "./pause";
 
 const config = new pulumi.Config();
 const stack = pulumi.getStack();
@@ -46,3 +47,7 @@ export const apiKeyParameter = apiKey
     ? new Parameter("api-key", { name: `/${prefix}/${stack}/api-key`, value: apiKey, description: "API key" }).name
     : undefined;
 export const apiKeyValue = apiKey;
+
+// A slow (or, with a very long pause, hung) provider call, for exercising time limits and stops.
+const pauseSeconds = config.getNumber("pauseSeconds");
+if (pauseSeconds !== undefined) new Pause("pause", { seconds: pauseSeconds, token: config.get("pauseToken") ?? "" });

@@ -10,6 +10,20 @@ const Duration = z
   .union([z.number().positive(), z.string().regex(DURATION_PATTERN, 'use a number of seconds or e.g. "30s", "5m"')])
   .transform(durationMs);
 
+/** Time limits per kind of engine operation; a run past one is cancelled and fails. */
+const TimeoutsSchema = z.strictObject({ preview: Duration.optional(), refresh: Duration.optional(), up: Duration.optional(), destroy: Duration.optional() });
+
+/** Time limits in force for one stack, milliseconds. */
+export interface Timeouts {
+  preview: number;
+  refresh: number;
+  up: number;
+  destroy: number;
+}
+
+/** preview and refresh 15 minutes, up and destroy an hour. */
+export const DEFAULT_TIMEOUTS: Timeouts = { preview: 15 * 60_000, refresh: 15 * 60_000, up: 60 * 60_000, destroy: 60 * 60_000 };
+
 /** A policy pack: its directory, or the directory with per-policy config and enforcement overrides. */
 export const PolicyPackSchema = z.union([
   z.string().min(1),
@@ -69,6 +83,7 @@ export const StackSettingsSchema = z.strictObject({
     .optional(),
   /** Packs run for these stacks in addition to the repository-wide ones. */
   policyPacks: z.array(PolicyPackSchema).optional(),
+  timeouts: TimeoutsSchema.optional(),
 });
 
 /** stackd.yaml: every field optional, with defaults. */
@@ -79,6 +94,10 @@ export const SettingsSchema = z.strictObject({
   backend: z.string().min(1).optional(),
   pollInterval: Duration.default(30_000),
   parallelism: z.number().int().min(1).max(64).default(2),
+  /** How long the ledger keeps finished runs, and their engine logs (pruned daily and by `stackd gc`). */
+  retention: z.strictObject({ runs: Duration.default(90 * 86_400_000), logs: Duration.default(30 * 86_400_000) }).default({ runs: 90 * 86_400_000, logs: 30 * 86_400_000 }),
+  /** Time limits for every stack (stacks: keys override them per stack). */
+  timeouts: TimeoutsSchema.default({}),
   /** Paths (globs) whose change affects every stack. */
   watch: z.array(z.string().min(1)).default([]),
   /** Paths (globs) whose change affects no stack, even inside a project directory. */
@@ -118,6 +137,7 @@ export interface StackSettings {
   remediate: "off" | "apply" | "adopt";
   policyPacks: PolicyPackSetting[];
   roles: RoleSettings;
+  timeouts: Timeouts;
 }
 
 /** The AWS roles stackd assumes for a stack's runs. */
@@ -151,7 +171,16 @@ function matches(key: string, project: string, stack: string): boolean {
 
 /** The settings that apply to one stack: every matching key, in file order. */
 export function settingsFor(settings: Settings, project: string, stack: string): StackSettings {
-  const out: StackSettings = { apply: "auto", dependsOn: [], watch: [], drift: DEFAULT_DRIFT_SCHEDULE, remediate: "off", policyPacks: [], roles: {} };
+  const out: StackSettings = {
+    apply: "auto",
+    dependsOn: [],
+    watch: [],
+    drift: DEFAULT_DRIFT_SCHEDULE,
+    remediate: "off",
+    policyPacks: [],
+    roles: {},
+    timeouts: { ...DEFAULT_TIMEOUTS, ...settings.timeouts },
+  };
   for (const [key, s] of Object.entries(settings.stacks)) {
     if (!matches(key, project, stack)) continue;
     if (s.apply) out.apply = s.apply;
@@ -161,6 +190,7 @@ export function settingsFor(settings: Settings, project: string, stack: string):
     if (s.remediate) out.remediate = s.remediate;
     if (s.policyPacks) out.policyPacks = [...out.policyPacks, ...s.policyPacks];
     if (s.roles) out.roles = { ...out.roles, ...s.roles };
+    if (s.timeouts) out.timeouts = { ...out.timeouts, ...s.timeouts };
   }
   return out;
 }

@@ -20,7 +20,8 @@ export function apiUrl(flags: { dataDir: string; api?: string }): string | undef
   return (JSON.parse(fs.readFileSync(file, "utf8")) as { url: string }).url;
 }
 
-async function http<T>(base: string, route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+/** A call to the running service's API, with STACKD_API_TOKEN when set. */
+export async function callService<T>(base: string, route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const token = process.env.STACKD_API_TOKEN;
   let res: Response;
   try {
@@ -55,7 +56,7 @@ export async function statusCommand(flags: ReadFlags): Promise<number> {
   checkFormat(flags.format);
   const api = flags.api ? apiUrl(flags) : undefined;
   let stacks: StackStatus[];
-  if (api) stacks = (await http<{ stacks: StackStatus[] }>(api, "/api/stacks")).body.stacks;
+  if (api) stacks = (await callService<{ stacks: StackStatus[] }>(api, "/api/stacks")).body.stacks;
   else {
     stacks = withLedger(flags.dataDir, (l) => {
       const head = l.meta.get("head");
@@ -82,7 +83,7 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
   const limit = Number(flags.limit) || 20;
   const api = flags.api ? apiUrl(flags) : undefined;
   const runs: Run[] = api
-    ? (await http<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
+    ? (await callService<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
     : withLedger(flags.dataDir, (l) => l.runs.list({ stack: flags.stack, limit }));
   if (flags.format === "json") {
     writeOut(`${JSON.stringify({ runs }, null, 2)}\n`);
@@ -106,11 +107,24 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
 export async function approveCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
   const api = apiUrl(flags);
   if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
-  const res = await http<{ id?: string; error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
+  const res = await callService<{ id?: string; error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
   if (res.status === 202) {
     writeOut(`approved ${runId}: applying as ${res.body.id}\n`);
     return 0;
   }
   process.stderr.write(`stackd: approval refused (${res.status}): ${res.body.error}\n`);
+  return res.status === 409 ? 1 : 2;
+}
+
+/** `stackd cancel RUN_ID`: stops a queued or running run through the service. */
+export async function cancelCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
+  const api = apiUrl(flags);
+  if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
+  const res = await callService<{ status?: string; error?: string }>(api, `/api/runs/${encodeURIComponent(runId)}/cancel`, { method: "POST" });
+  if (res.status === 202) {
+    writeOut(res.body.status === "cancelled" ? `cancelled ${runId} before it started\n` : `cancelling ${runId}: its engine is being interrupted\n`);
+    return 0;
+  }
+  process.stderr.write(`stackd: cancel refused (${res.status}): ${res.body.error}\n`);
   return res.status === 409 ? 1 : 2;
 }

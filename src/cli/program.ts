@@ -6,7 +6,8 @@ import { serveCommand } from "./serve.ts";
 import { previewCommand } from "./preview.ts";
 import { doctorCommand } from "./doctor.ts";
 import { pluginsCommand, pluginsInstallCommand } from "./plugins.ts";
-import { approveCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
+import { gcCommand } from "./gc.ts";
+import { approveCommand, cancelCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 /** Exit 2: the command or its input needs fixing; exit 1: the work failed. */
 const EXIT_FOR_KIND = { usage: 2, config: 2, "not-found": 2, conflict: 1, auth: 1, runtime: 1 } as const;
@@ -137,6 +138,23 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
     .action(action((runId, opts) => approveCommand(runId, opts)));
+
+  program
+    .command("gc")
+    .description("remove what nothing needs: old worktrees, ledger rows past retention, stale engine temp dirs; prints what it freed")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--repo <path|url>", "the repository the data dir follows (when no service runs)", ".")
+    .option("--api <url>", "ask a running service (default: the one recorded in the data dir)")
+    .option("--format <text|json>", "output format", "text")
+    .action(action((opts) => gcCommand(opts)));
+
+  program
+    .command("cancel")
+    .description("stop a queued or running run (the engine is interrupted, its lock cleared)")
+    .argument("<run-id>", "the run to stop")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
+    .action(action((runId, opts) => cancelCommand(runId, opts)));
 
   return program;
 }

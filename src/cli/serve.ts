@@ -75,8 +75,19 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
       logger.info({}, "stopped");
       resolve();
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    // The first signal starts a graceful stop; a second one cancels running operations at once.
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) {
+        logger.info({ signal }, "second signal: cancelling running operations now");
+        controller.hurry();
+        return;
+      }
+      stopping = true;
+      void stop(signal);
+    };
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
   });
   return 0;
 }

@@ -28,6 +28,12 @@ export interface RunsRepository {
   latest(stack: string, revision: string): Run | undefined;
   /** Runs a crash left running are marked interrupted (and returned); queued ones skipped. */
   interruptRunning(reason: string): Run[];
+  /**
+   * Retention: runs finished before `runsBefore` are deleted (each stack's
+   * newest run and previews awaiting approval stay), logs of runs finished
+   * before `logsBefore` are dropped. Returns how many of each.
+   */
+  prune(runsBefore: string, logsBefore: string): { runs: number; logs: number };
 }
 
 /** What stackd keeps per stack between runs: applied revision, state version, failure streak. */
@@ -36,7 +42,10 @@ export interface StacksRepository {
   get(name: string): StackRow | undefined;
   list(): StackRow[];
   /** A finished run's effect on its stack. */
-  recordOutcome(name: string, o: { applied?: string; stateChanged?: boolean; failed: boolean; failures?: number; result: RunStatus; retryAt?: string | null }): void;
+  recordOutcome(
+    name: string,
+    o: { applied?: string; stateChanged?: boolean; failed: boolean; failures?: number; result: RunStatus; retryAt?: string | null; keepFailures?: boolean },
+  ): void;
   /** Clears a failure streak (new commit or manual retry). */
   resetFailures(name: string): void;
 }
@@ -55,6 +64,8 @@ export interface DriftRepository {
   get(id: string): DriftRecord | undefined;
   /** Newest first. */
   list(filter?: { stack?: string; status?: "open" | "closed"; limit?: number }): DriftRecord[];
+  /** Deletes episodes closed before `before`; returns how many. */
+  prune(before: string): number;
 }
 
 /** Previews awaiting a person's decision, and the decisions. */
@@ -72,6 +83,8 @@ export interface PreviewsRepository {
   get(id: string): PreviewRecord | undefined;
   /** Newest first. */
   list(filter?: { repo?: string; pr?: number; limit?: number }): PreviewRecord[];
+  /** Deletes previews finished before `before`; returns how many. */
+  prune(before: string): number;
 }
 
 /** Small facts the service keeps across restarts (the branch head, its own URL). */
@@ -91,6 +104,8 @@ export interface Ledger {
   readonly meta: MetaRepository;
   /** The schema version the store is at after its migrations ran. */
   readonly schemaVersion: number;
+  /** Gives the space of deleted rows back to the file system. */
+  compact(): void;
   close(): void;
 }
 

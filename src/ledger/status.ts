@@ -2,7 +2,7 @@ import type { Ledger } from "./repositories.ts";
 import type { Run, StackRow } from "./types.ts";
 
 /** What a stack needs or is doing, as Argo CD-style conditions. */
-export type Condition = "Ready" | "Reconciling" | "Stalled" | "AwaitingApproval";
+export type Condition = "Ready" | "Reconciling" | "Failing" | "Stalled" | "AwaitingApproval";
 
 /** A stack as people see it: sync, health, conditions, last run. */
 export interface StackStatus {
@@ -19,8 +19,10 @@ export interface StackStatus {
   conditions: Condition[];
   /** Drifted while a drift episode is open, InSync after a clean check, Unknown before any. */
   health: "Drifted" | "InSync" | "Unknown";
-  /** Why the stack is Stalled: its last failed run's error. */
+  /** Why the stack is Failing or Stalled: the error of the first failure of the streak. */
   reason: string | null;
+  /** The condition in words: `Failing: <reason>, retry 2 at <time>`. */
+  message: string | null;
   lastDriftCheck: string | null;
   lastRun: Run | null;
 }
@@ -39,9 +41,15 @@ export function deriveStatus(
   // Drift checks read; only runs that change the stack make it Reconciling.
   if (recent.some((r) => (r.status === "queued" || r.status === "running") && r.kind !== "refresh")) conditions.push("Reconciling");
   if (row.failures >= STALL_AFTER) conditions.push("Stalled");
+  else if (row.failures > 0) conditions.push("Failing");
   if (recent.some((r) => r.status === "awaiting_approval")) conditions.push("AwaitingApproval");
   if (conditions.length === 0 && row.lastResult === "succeeded") conditions.push("Ready");
   const health = !drift ? "Unknown" : drift.drifted ? "Drifted" : "InSync";
+  // The streak's first failure says what went wrong; later ones mostly repeat it.
+  const finished = recent.filter((r) => r.kind !== "refresh" && !["queued", "running", "skipped", "superseded"].includes(r.status));
+  const end = finished.findIndex((r) => r.status !== "failed");
+  const streak = end === -1 ? finished : finished.slice(0, end);
+  const reason = row.failures > 0 ? (streak.at(-1)?.error ?? null) : null;
   return {
     name: row.name,
     project: row.project,
@@ -54,7 +62,8 @@ export function deriveStatus(
     failures: row.failures,
     retryAt: row.retryAt,
     conditions,
-    reason: conditions.includes("Stalled") ? (recent.find((r) => r.status === "failed")?.error ?? null) : null,
+    reason,
+    message: reason ? `${conditions.includes("Stalled") ? "Stalled" : "Failing"}: ${reason}${row.retryAt ? `, retry ${row.failures + 1} at ${row.retryAt}` : ""}` : null,
     health,
     lastDriftCheck: drift?.checkedAt ?? null,
     lastRun: recent[0] ?? null,

@@ -15,7 +15,8 @@ export type RunStatus =
   | "interrupted"
   | "awaiting_approval"
   | "approved"
-  | "superseded";
+  | "superseded"
+  | "cancelled";
 
 /** One run of one stack at one revision, as the ledger holds it. */
 export interface Run {

@@ -8,6 +8,8 @@ export interface BackendSettings {
   backendUrl: string;
   passphrase: string;
   pulumiHome: string;
+  /** Where operations record their process groups, so a restart can end what a crash left. */
+  processGroups: string;
 }
 
 const SUPPORTED = /^(file|s3|gs|azblob|https?):\/\//;
@@ -38,5 +40,5 @@ export function resolveBackend(dataDir: string, backend?: string, env: Record<st
     if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(24).toString("base64url"), { mode: 0o600, flag: "wx" });
     passphrase = fs.readFileSync(file, "utf8").trim();
   }
-  return { backendUrl, passphrase, pulumiHome: pulumiHomeDir(env) };
+  return { backendUrl, passphrase, pulumiHome: pulumiHomeDir(env), processGroups: path.join(dataDir, "process-groups") };
 }

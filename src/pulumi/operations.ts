@@ -4,6 +4,7 @@ import type { ChangeCounts, PolicyViolation, ResourceChange } from "../report/in
 import { messageOf } from "../support/index.ts";
 import { PlanRecorder } from "./events.ts";
 import { summarizeFailure } from "./failure.ts";
+import { endGroups, GROUPS_VAR, operationGroupsDir } from "./process-groups.ts";
 import { engineEnv, loadToolchain } from "./toolchain.ts";
 
 /** Where and how one stack's operations run. */
@@ -19,6 +20,8 @@ export interface StackTarget {
   pulumiHome: string;
   /** Extra environment for the engine and the program: cloud endpoint and credentials. */
   env?: Record<string, string>;
+  /** Where operations record their process groups (`<data dir>/process-groups`); none: not recorded. */
+  processGroups?: string;
   /** Policy pack directories, with one config file each (same order). */
   policyPacks?: string[];
   policyPackConfigs?: string[];
@@ -39,8 +42,11 @@ export interface OperationResult {
 /** preview and up as usual; drift-check is a read-only refresh preview; refresh writes the cloud's values into the state. */
 export type Operation = "preview" | "up" | "drift-check" | "refresh";
 
+/** After an interrupt, how long the engine may take to stop cleanly before its processes are ended. */
+export const KILL_GRACE_MS = 10_000;
+
 /** A workspace on the project directory with the target's backend, passphrase and environment. */
-async function workspace(target: StackTarget): Promise<LocalWorkspace> {
+async function workspace(target: StackTarget, groups?: string): Promise<LocalWorkspace> {
   const tc = await loadToolchain();
   fs.mkdirSync(target.pulumiHome, { recursive: true });
   return LocalWorkspace.create({
@@ -51,12 +57,13 @@ async function workspace(target: StackTarget): Promise<LocalWorkspace> {
       PULUMI_BACKEND_URL: target.backendUrl,
       PULUMI_CONFIG_PASSPHRASE: target.passphrase,
       ...target.env,
+      ...(groups ? { [GROUPS_VAR]: groups } : {}),
     }),
   });
 }
 
-async function openStack(target: StackTarget): Promise<Stack> {
-  return Stack.createOrSelect(target.stack, await workspace(target));
+async function openStack(target: StackTarget, groups?: string): Promise<Stack> {
+  return Stack.createOrSelect(target.stack, await workspace(target, groups));
 }
 
 /**
@@ -93,8 +100,17 @@ async function runOnce(
     log.push(chunk);
     opts.onOutput?.(chunk);
   };
+  // The operation's processes form groups of their own: on abort the engine gets
+  // Pulumi's interrupt first, and whatever is still running after the grace is ended.
+  const groups = target.processGroups ? operationGroupsDir(target.processGroups) : undefined;
+  let killer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killer = setTimeout(() => groups && endGroups(groups), KILL_GRACE_MS);
+    killer.unref();
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const stack = await openStack(target);
+    const stack = await openStack(target, groups);
     const common = {
       onEvent: (e: unknown) => {
         recorder.onEvent(e);
@@ -122,6 +138,11 @@ async function runOnce(
       log: log.join(""),
     };
     return { result, lost: recorder.lostEvents() };
+  } finally {
+    clearTimeout(killer);
+    opts.signal?.removeEventListener("abort", onAbort);
+    // Anything the engine left running (a plugin that did not exit) ends with the operation.
+    if (groups) endGroups(groups);
   }
 }
 

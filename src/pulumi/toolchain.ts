@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
-import { StackdError, cacheDir } from "../support/index.ts";
+import { StackdError, cacheDir, shortHash } from "../support/index.ts";
+import { wrapperScript } from "./process-groups.ts";
 
 /** The Pulumi engine stackd drives: the CLI plus its nodejs language host. */
 export interface Toolchain {
@@ -32,6 +33,20 @@ function candidateRoots(): string[] {
   return roots;
 }
 
+/** A bin/pulumi beside nothing else, that runs the real CLI in a process group of its own (see process-groups.ts). */
+function wrapperRoot(realPulumi: string): string {
+  const root = path.join(cacheDir(), "engine-wrapper", shortHash(realPulumi));
+  const file = path.join(root, "bin", "pulumi");
+  const script = wrapperScript(realPulumi);
+  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== script) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    fs.writeFileSync(tmp, script, { mode: 0o755 });
+    fs.renameSync(tmp, file);
+  }
+  return root;
+}
+
 let cached: Promise<Toolchain> | undefined;
 
 /** Finds the engine `npm run setup` built (or a usable one on PATH), once per process. */
@@ -43,7 +58,8 @@ export function loadToolchain(): Promise<Toolchain> {
       const root = fs.existsSync(candidate) ? fs.realpathSync(candidate) : candidate;
       const binDir = path.join(root, "bin");
       if (!fs.existsSync(path.join(binDir, "pulumi")) || !fs.existsSync(path.join(binDir, "pulumi-language-nodejs"))) continue;
-      const command = await PulumiCommand.get({ root });
+      // The CLI runs through a wrapper that makes each operation a process group of its own.
+      const command = await PulumiCommand.get({ root: wrapperRoot(path.join(binDir, "pulumi")) });
       return { command, binDir };
     }
     throw new StackdError("no Pulumi engine found: run `npm run setup` to build it (or put pulumi and pulumi-language-nodejs on PATH)", {

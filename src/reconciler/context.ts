@@ -42,6 +42,9 @@ export interface StackJob extends Job {
   trigger: Trigger;
 }
 
+/** Why a running run was aborted: a person cancelled it, or the service is stopping. */
+export type AbortReason = { kind: "cancel"; by: string } | { kind: "stop" };
+
 /** The branch head the service follows, as checked out and read. */
 export interface Head {
   branch: string;

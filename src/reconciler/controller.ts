@@ -6,10 +6,11 @@ import { openLedger, stackStatuses, type Ledger, type PreviewRecord, type Run, t
 import { Notifier } from "../notify/index.ts";
 import { resolveBackend, type BackendSettings } from "../pulumi/index.ts";
 import { GitSource } from "../source/index.ts";
-import { StackdError, registerSecret } from "../support/index.ts";
+import { StackdError, messageOf, registerSecret } from "../support/index.ts";
 import { Approvals } from "./approvals.ts";
-import { nameOf, type Head, type ServiceContext, type ServiceOptions, type StackJob } from "./context.ts";
+import { nameOf, type AbortReason, type Head, type ServiceContext, type ServiceOptions, type StackJob } from "./context.ts";
 import { Executor } from "./executor.ts";
+import { collectGarbage, revisionsInUse, type GcReport } from "./garbage.ts";
 import { HeadTracker } from "./head-tracker.ts";
 import type { Logger } from "./logger.ts";
 import { Planner } from "./planner.ts";
@@ -53,6 +54,8 @@ export class Controller {
   private syncing: Promise<unknown> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private gcTimer: NodeJS.Timeout | undefined;
+  private endGrace: () => void = () => {};
 
   constructor(opts: ServiceOptions) {
     this.opts = opts;
@@ -131,20 +134,36 @@ export class Controller {
     return this.heads.lastSyncError;
   }
 
-  /** A new head's settings take effect: backend, parallelism, drift schedules. */
-  private onNewHead(_head: Head): void {
+  /** A new head's settings take effect: backend, parallelism, drift schedules; old worktrees go. */
+  private onNewHead(head: Head): void {
     const settings = this.heads.settings;
+    void this.source.pruneWorktrees(revisionsInUse(this.ledger, head.revision)).catch((err) => this.log.warn({ err: messageOf(err) }, "worktree prune failed"));
     if (!this.opts.backend && settings.backend) this.backend = resolveBackend(this.opts.dataDir, settings.backend);
     this.queue.setParallelism(this.opts.parallelism ?? settings.parallelism);
     this.scheduler.update(new Map(this.heads.entries.map((e) => [nameOf(e), settingsFor(settings, e.project, e.stack).drift])));
   }
 
-  /** Recovers from a crash, catches up with the branch, then polls. */
+  /** Recovers from a crash, catches up with the branch, then polls; collects garbage daily. */
   async start(): Promise<void> {
     await this.recovery.afterCrash();
     await this.sync("poll").catch(() => {});
     void this.doctor().catch(() => {});
     this.schedulePoll();
+    this.gcTimer = setInterval(() => void this.gc().catch((err) => this.log.warn({ err: messageOf(err) }, "garbage collection failed")), 86_400_000);
+    this.gcTimer.unref();
+  }
+
+  /** Removes what nothing needs any more (see collectGarbage) and logs what it freed. */
+  async gc(): Promise<GcReport> {
+    const report = await collectGarbage({
+      ledger: this.ledger,
+      source: this.source,
+      dataDir: this.opts.dataDir,
+      head: this.heads.head?.revision ?? null,
+      retention: this.heads.settings.retention,
+    });
+    this.log.info({ ...report }, "garbage collected");
+    return report;
   }
 
   /** stackd's identity and a trial AssumeRole of every configured role; logged, and kept for the API. */
@@ -225,6 +244,28 @@ export class Controller {
     return this.runs.enqueue(entry, head.revision, "api");
   }
 
+  /**
+   * Stops a queued or running run: a queued one never starts; a running one
+   * is interrupted the way Pulumi cancels, its processes ended after a grace,
+   * its stack's lock and pending operations cleared. Recorded `cancelled`
+   * with who asked.
+   */
+  cancel(runId: string, by: string): Run {
+    const run = this.ledger.runs.get(runId);
+    if (!run) throw new StackdError(`no run ${runId}`, { kind: "not-found" });
+    const running = this.aborts.get(runId);
+    if (running) {
+      running.abort({ kind: "cancel", by } satisfies AbortReason);
+      this.log.info({ run: runId, stack: run.stack, by }, "cancelling run");
+      return this.ledger.runs.get(runId)!;
+    }
+    const removed = this.queue.remove((job) => "runId" in job && job.runId === runId);
+    if (removed.length === 0) throw new StackdError(`run ${runId} is ${run.status}: there is nothing to cancel`, { kind: "conflict" });
+    this.ledger.runs.setStatus(runId, "cancelled", `cancelled by ${by} before it started`);
+    this.log.info({ run: runId, stack: run.stack, by }, "run cancelled before it started");
+    return this.ledger.runs.get(runId)!;
+  }
+
   /** Applies exactly what a stored preview showed (see Approvals). */
   approve(runId: string): Promise<Run> {
     return this.approvals.approve(runId);
@@ -249,6 +290,11 @@ export class Controller {
     };
   }
 
+  /** A second stop signal: running operations are cancelled now instead of at the end of the grace. */
+  hurry(): void {
+    this.endGrace();
+  }
+
   /** Jobs waiting or running. */
   queueDepth(): number {
     return this.queue.depth();
@@ -261,18 +307,22 @@ export class Controller {
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
     clearTimeout(this.pollTimer);
+    clearInterval(this.gcTimer);
     this.scheduler.stop();
     for (const job of this.queue.stop()) {
       if ("runId" in job) this.ledger.runs.setStatus(job.runId, "skipped", "not run: the service stopped before it started");
       else job.superseded?.();
     }
     const idle = this.queue.idle();
-    const finished = await Promise.race([idle.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+    const graceOver = new Promise<boolean>((resolve) => {
+      setTimeout(() => resolve(false), graceMs).unref();
+      this.endGrace = () => resolve(false);
+    });
+    const finished = await Promise.race([idle.then(() => true), graceOver]);
     if (!finished) {
-      const cancelled = [...this.aborts.keys()].map((id) => this.ledger.runs.get(id)?.stack).filter((s): s is string => !!s);
-      for (const a of this.aborts.values()) a.abort();
+      // Each run interrupts its engine, ends its processes and clears its stack's lock itself.
+      for (const a of this.aborts.values()) a.abort({ kind: "stop" } satisfies AbortReason);
       await idle;
-      for (const name of new Set(cancelled)) await this.recovery.cleanStack(name);
     }
     await this.syncing;
     await Promise.race([this.notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);

@@ -1,5 +1,5 @@
 import { messageOf } from "../support/index.ts";
-import type { ServiceContext, StackJob } from "./context.ts";
+import type { AbortReason, ServiceContext, StackJob } from "./context.ts";
 import type { HeadTracker } from "./head-tracker.ts";
 import { notifyRun } from "./notices.ts";
 import type { Remediation } from "./remediation.ts";
@@ -48,8 +48,12 @@ export class Executor {
         signal: abort.signal,
         progress: (line: string) => log.info({ run: job.runId, stack: job.stack }, line),
       }, job.mode, { refresh: job.refresh });
-      const status = abort.signal.aborted
-        ? "interrupted"
+      const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
+      if (reason) out.error = reason.kind === "cancel" ? `cancelled by ${reason.by} (${out.error})` : `interrupted: the service stopped (${out.error})`;
+      const status = reason
+        ? reason.kind === "cancel"
+          ? "cancelled"
+          : "interrupted"
         : out.status === "failed" || out.status === "blocked"
           ? out.status
           : out.status === "previewed"
@@ -71,7 +75,10 @@ export class Executor {
         else if (status === "failed") notifyRun(this.ctx, settings, job, "run.failed", `drift check failed: ${out.error}`, { error: out.error });
       } else if (status === "succeeded") {
         const stateChanged = out.status === "applied" || out.status === "adopted";
-        ledger.stacks.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, result: "succeeded" });
+        // A run at an older revision (a remediation) leaves a failing head's streak and retry alone.
+        const head = this.ctx.head();
+        const keepFailures = row.failures > 0 && !!head && job.revision !== head.revision;
+        ledger.stacks.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, keepFailures, result: "succeeded" });
       } else if (status === "failed") {
         notifyRun(this.ctx, settings, job, "run.failed", `${job.mode} failed: ${out.error}`, { error: out.error });
         this.retries.recordFailure(job.stack, row.failures, out.stall ?? false);

@@ -6,3 +6,4 @@ export { affectedStacks } from "./affected.ts";
 export { WorkQueue } from "./queue.ts";
 export { previewChange, type PreviewChangeOptions } from "./preview-change.ts";
 export { planPreview, type PreviewPlan } from "./preview-plan.ts";
+export { collectGarbage, revisionsInUse, type GcReport } from "./garbage.ts";

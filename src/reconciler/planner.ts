@@ -5,7 +5,7 @@ import { nameOf, type Head, type ServiceContext } from "./context.ts";
 import type { RunFactory } from "./run-factory.ts";
 
 /** Runs whose revision counts as handled: a new run for the same revision is not queued. */
-const SETTLED = new Set(["queued", "running", "succeeded", "failed", "blocked", "awaiting_approval", "approved"]);
+const SETTLED = new Set(["queued", "running", "succeeded", "failed", "blocked", "awaiting_approval", "approved", "cancelled"]);
 
 /**
  * What a commit asks for: a run of every stack the head affects (compared

@@ -60,6 +60,19 @@ export class WorkQueue<J extends Job> {
     return this.pending.has(key);
   }
 
+  /** Takes the pending jobs that match out of the queue (a cancel); returns them. */
+  remove(match: (job: J) => boolean): J[] {
+    const removed: J[] = [];
+    for (const [key, job] of [...this.pending]) {
+      if (!match(job)) continue;
+      this.pending.delete(key);
+      this.order.splice(this.order.indexOf(key), 1);
+      removed.push(job);
+    }
+    if (removed.length) this.pump();
+    return removed;
+  }
+
   /** Stops starting jobs; returns the jobs that will now never run. */
   stop(): J[] {
     this.stopped = true;

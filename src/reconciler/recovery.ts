@@ -1,6 +1,6 @@
 import path from "node:path";
 import { discoverStacks } from "../catalog/index.ts";
-import { recoverStack } from "../pulumi/index.ts";
+import { endAbandonedGroups, recoverStack } from "../pulumi/index.ts";
 import { messageOf } from "../support/index.ts";
 import { nameOf, type ServiceContext } from "./context.ts";
 
@@ -16,8 +16,10 @@ export class Recovery {
     this.ctx = ctx;
   }
 
-  /** At start: runs a crash left running are interrupted and their stacks cleaned. */
+  /** At start: what a crash left running is ended, its runs are interrupted and their stacks cleaned. */
   async afterCrash(): Promise<void> {
+    const ended = endAbandonedGroups(this.ctx.backend().processGroups);
+    if (ended > 0) this.ctx.log.warn({ processes: ended }, "ended processes a previous stackd left running");
     const interrupted = this.ctx.ledger.runs.interruptRunning("interrupted: the service stopped while this run was in progress");
     for (const name of new Set(interrupted.map((r) => r.stack))) await this.cleanStack(name);
   }

@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { settingsFor, type Settings, type StackEntry } from "../catalog/index.ts";
+import { settingsFor, type Settings, type StackEntry, type Timeouts } from "../catalog/index.ts";
 import type { CredentialBroker, Purpose } from "../credentials/index.ts";
 import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
 import { ensurePlugins, pluginEnv, pluginHome, pluginSources, type UsedPlugin } from "../plugins/index.ts";
-import { runOperation, stackExists, type BackendSettings, type StackTarget } from "../pulumi/index.ts";
+import { recoverStack, runOperation, stackExists, type BackendSettings, type Operation, type OperationResult, type StackTarget } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { prepareRuntime, type PreparedRuntime } from "../runtimes/index.ts";
-import { messageOf } from "../support/index.ts";
+import { formatDuration, messageOf } from "../support/index.ts";
 
 /** Everything one stack's operations need besides the stack itself. */
 export interface RunContext {
@@ -176,15 +176,40 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   }
 }
 
+/** What the time limits are named for: a drift check and an adopt's first step are refreshes. */
+function limitKind(op: Operation): keyof Timeouts {
+  return op === "up" ? "up" : op === "preview" ? "preview" : "refresh";
+}
+
+/**
+ * One operation within its time limit. Past the limit, or when the run is
+ * cancelled or stopped, the engine is interrupted the way Pulumi cancels
+ * (then its process groups end after a grace), and the stack's lock and
+ * pending operations are cleared so its next run is not refused.
+ */
+async function step(target: StackTarget, op: Operation, ctx: RunContext, limits: Timeouts, refresh?: boolean): Promise<OperationResult & { aborted?: boolean }> {
+  const kind = limitKind(op);
+  const timeout = AbortSignal.timeout(limits[kind]);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+  if (ctx.signal?.aborted) return { ok: false, resources: [], policy: [], changes: emptyCounts(), log: "", error: `stopped before ${kind}`, aborted: true };
+  const result = await runOperation(target, op, { signal, refresh });
+  if (!signal.aborted) return result;
+  await recoverStack(target).catch(() => 0);
+  const why = ctx.signal?.aborted ? `stopped during ${kind}` : `timed out after ${formatDuration(limits[kind])} during ${kind}`;
+  ctx.progress(`${target.stack}: ${why}`);
+  return { ...result, ok: false, error: why, aborted: true };
+}
+
 /** The operations of one run, in order, on a prepared target. */
 async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpts: RunOptions, target: StackTarget): Promise<StackOutcome> {
   const name = `${entry.project}/${entry.stack}`;
   const base = { project: entry.project, stack: entry.stack, policy: [], log: "" };
-  const opts = { signal: ctx.signal, refresh: runOpts.refresh };
+  const limits = settingsFor(ctx.settings, entry.project, entry.stack).timeouts;
+  const run = (op: Operation) => step(target, op, ctx, limits, runOpts.refresh);
   let log = "";
   if (mode === "drift") {
     ctx.progress(`${name}: checking drift`);
-    const check = await runOperation(target, "drift-check", opts);
+    const check = await run("drift-check");
     const drifted = check.resources.filter((r) => r.op === "drift" || r.op === "deleted");
     const status = !check.ok ? "failed" : drifted.length > 0 ? "drifted" : "in-sync";
     ctx.progress(`${name}: ${status}${drifted.length ? ` (${drifted.length} resource(s))` : ""}`);
@@ -192,13 +217,13 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
   }
   if (mode === "adopt") {
     ctx.progress(`${name}: refreshing the state from the cloud`);
-    const refresh = await runOperation(target, "refresh", opts);
+    const refresh = await run("refresh");
     log += refresh.log;
     if (!refresh.ok) return { ...base, status: "failed", changes: refresh.changes, resources: refresh.resources, error: locate(entry, refresh.error), log };
   }
   if (mode !== "up") {
     ctx.progress(`${name}: previewing`);
-    const preview = await runOperation(target, "preview", opts);
+    const preview = await run("preview");
     log += preview.log;
     const outcome = { ...base, policy: preview.policy, changes: preview.changes, resources: preview.resources, log };
     const blocked = blockedBy(preview.policy);
@@ -221,7 +246,7 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
     }
   }
   ctx.progress(`${name}: applying`);
-  const up = await runOperation(target, "up", opts);
+  const up = await run("up");
   log += up.log;
   // An approved up runs the packs again: a mandatory violation still stops it.
   const blocked = mode === "up" ? blockedBy(up.policy) : undefined;

@@ -12,7 +12,7 @@ export interface ApiOptions {
   apiToken?: string;
 }
 
-const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "blocked", "skipped", "interrupted", "awaiting_approval", "approved", "superseded"] as const;
+const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "blocked", "skipped", "interrupted", "awaiting_approval", "approved", "superseded", "cancelled"] as const;
 
 const RunsQuery = z.strictObject({
   stack: z.string().min(1).optional(),
@@ -90,6 +90,16 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
     const run = controller.ledger.runs.get(req.params.id);
     if (!run) throw new StackdError(`no run ${req.params.id}`, { kind: "not-found" });
     return run;
+  });
+
+  app.post<{ Params: { id: string } }>("/api/runs/:id/cancel", async (req, reply) => {
+    authorizeWrite(req);
+    return reply.code(202).send(controller.cancel(req.params.id, "api"));
+  });
+
+  app.post("/api/gc", async (req) => {
+    authorizeWrite(req);
+    return controller.gc();
   });
 
   app.post<{ Params: { runId: string } }>("/api/approvals/:runId", async (req, reply) => {

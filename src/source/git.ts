@@ -118,6 +118,25 @@ export class GitSource {
     return dir;
   }
 
+  /**
+   * Removes the worktrees of revisions nothing needs: every revision in
+   * `keep` stays, and so do the `recent` most recently made ones (a run
+   * about to start may still want them). Returns the revisions removed.
+   */
+  pruneWorktrees(keep: Set<string>, recent = 5): Promise<string[]> {
+    return this.exclusive(async () => {
+      if (!fs.existsSync(this.worktrees)) return [];
+      const all = fs
+        .readdirSync(this.worktrees)
+        .map((rev) => ({ rev, at: fs.statSync(path.join(this.worktrees, rev)).mtimeMs }))
+        .sort((a, b) => b.at - a.at);
+      const doomed = all.slice(recent).filter((w) => !keep.has(w.rev));
+      for (const w of doomed) fs.rmSync(path.join(this.worktrees, w.rev), { recursive: true, force: true });
+      if (doomed.length > 0) await this.git().raw(["worktree", "prune"]);
+      return doomed.map((w) => w.rev);
+    });
+  }
+
   /** The best common ancestor of two commits: where a branch left its base. */
   async mergeBase(a: string, b: string): Promise<string> {
     try {

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -22,3 +23,23 @@ export function pulumiHomeDir(env: Record<string, string | undefined> = process.
 
 /** The stackd checkout itself, for the engine and node binaries installed beside it. */
 export const installRoot = path.resolve(import.meta.dirname, "..", "..");
+
+/** Bytes under a directory, links not followed (a checkout's node_modules link counts as a link). */
+export function dirSize(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    try {
+      total += e.isDirectory() ? dirSize(p) : fs.lstatSync(p).size;
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return total;
+}

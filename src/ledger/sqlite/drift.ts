@@ -53,4 +53,8 @@ export class SqliteDrift implements DriftRepository {
     const w = where({ stack: filter.stack, status: filter.status });
     return (this.db.prepare(`SELECT * FROM drift ${w.sql} ORDER BY last_seen DESC LIMIT ?`).all(...w.args, filter.limit ?? 100) as Row[]).map(toDrift);
   }
+
+  prune(before: string): number {
+    return Number(this.db.prepare("DELETE FROM drift WHERE status = 'closed' AND closed_at < ?").run(before).changes);
+  }
 }

@@ -28,6 +28,7 @@ export function openSqliteLedger(file: string): Ledger {
     previews: new SqlitePreviews(db),
     meta: new SqliteMeta(db),
     schemaVersion,
+    compact: () => db.exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;"),
     close: () => db.close(),
   };
 }

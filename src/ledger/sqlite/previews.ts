@@ -50,4 +50,8 @@ export class SqlitePreviews implements PreviewsRepository {
     const w = where({ repo: filter.repo, pr: filter.pr });
     return (this.db.prepare(`SELECT * FROM previews ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, filter.limit ?? 50) as Row[]).map(toPreview);
   }
+
+  prune(before: string): number {
+    return Number(this.db.prepare("DELETE FROM previews WHERE finished_at < ?").run(before).changes);
+  }
 }

@@ -69,4 +69,15 @@ export class SqliteRuns implements RunsRepository {
     this.db.prepare("UPDATE runs SET status = 'skipped', error = ? WHERE status = 'queued'").run("not run: the service stopped before it started");
     return running;
   }
+
+  prune(runsBefore: string, logsBefore: string): { runs: number; logs: number } {
+    const logs = this.db.prepare("UPDATE runs SET log = NULL WHERE log IS NOT NULL AND finished_at < ?").run(logsBefore).changes;
+    const runs = this.db
+      .prepare(
+        `DELETE FROM runs WHERE finished_at < ? AND status <> 'awaiting_approval'
+           AND seq <> (SELECT MAX(seq) FROM runs newest WHERE newest.stack = runs.stack)`,
+      )
+      .run(runsBefore).changes;
+    return { runs: Number(runs), logs: Number(logs) };
+  }
 }

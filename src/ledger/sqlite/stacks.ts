@@ -30,17 +30,18 @@ export class SqliteStacks implements StacksRepository {
   }
 
   recordOutcome(name: string, o: Parameters<StacksRepository["recordOutcome"]>[1]): void {
+    const keep = o.keepFailures ? 1 : 0;
     this.db
       .prepare(
         `UPDATE stacks SET
            applied_revision = COALESCE(?, applied_revision),
            state_version = state_version + ?,
-           failures = CASE WHEN ? THEN COALESCE(?, failures + 1) ELSE 0 END,
-           retry_at = ?,
-           last_result = ?
+           failures = CASE WHEN ? THEN COALESCE(?, failures + 1) WHEN ? THEN failures ELSE 0 END,
+           retry_at = CASE WHEN ? THEN retry_at ELSE ? END,
+           last_result = CASE WHEN ? THEN last_result ELSE ? END
          WHERE name = ?`,
       )
-      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.failures ?? null, o.retryAt ?? null, o.result, name);
+      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.failures ?? null, keep, keep, o.retryAt ?? null, keep, o.result, name);
   }
 
   resetFailures(name: string): void {

@@ -31,7 +31,8 @@ export async function gcCommand(flags: { dataDir: string; repo: string; api?: st
       const head = ledger.meta.get("head");
       const revision = head ? (JSON.parse(head) as { revision: string }).revision : null;
       // The retention the head's stackd.yaml sets.
-      const loaded = revision ? loadSettings(await source.checkout(revision).catch(() => "")) : undefined;
+      const checkout = revision ? await source.checkout(revision).catch(() => undefined) : undefined;
+      const loaded = checkout ? loadSettings(checkout) : undefined;
       const settings = loaded?.ok ? loaded.settings : defaultSettings();
       report = await collectGarbage({ ledger, source, dataDir: flags.dataDir, head: revision, retention: settings.retention });
     } finally {

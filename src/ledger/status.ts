@@ -46,9 +46,7 @@ export function deriveStatus(
   if (conditions.length === 0 && row.lastResult === "succeeded") conditions.push("Ready");
   const health = !drift ? "Unknown" : drift.drifted ? "Drifted" : "InSync";
   // The streak's first failure says what went wrong; later ones mostly repeat it.
-  const finished = recent.filter((r) => r.kind !== "refresh" && !["queued", "running", "skipped", "superseded"].includes(r.status));
-  const end = finished.findIndex((r) => r.status !== "failed");
-  const streak = end === -1 ? finished : finished.slice(0, end);
+  const streak = recent.filter((r) => r.status === "failed" && r.kind !== "refresh").slice(0, row.failures);
   const reason = row.failures > 0 ? (streak.at(-1)?.error ?? null) : null;
   return {
     name: row.name,

@@ -1,6 +1,7 @@
-// Every engine operation runs as a process group of its own (the CLI, its
-// language host, plugins and policy analyzers), recorded in the data dir,
-// so stackd can end all of it on timeout, cancel or stop, and end what a
+// Every engine operation runs as a session of its own (the CLI, and its
+// language host, plugins and policy analyzers, which the CLI puts in process
+// groups of their own inside that session), recorded in the data dir, so
+// stackd can end all of it on timeout, cancel or stop, and end what a
 // crashed stackd left behind — and only that.
 import fs from "node:fs";
 import path from "node:path";
@@ -8,18 +9,18 @@ import path from "node:path";
 /** The variable the CLI wrapper reads: where to record the process group it starts. */
 export const GROUPS_VAR = "STACKD_PROCESS_GROUPS";
 
-/** The wrapper stackd runs instead of the CLI: it records its pid, then becomes the CLI as a new session (pgid = pid). */
+/** The wrapper stackd runs instead of the CLI: it records its pid, then becomes the CLI as a new session (sid = pid). */
 export function wrapperScript(realPulumi: string): string {
   return [
     "#!/bin/sh",
-    "# Runs the Pulumi CLI as the leader of a process group of its own, recorded for stackd.",
+    "# Runs the Pulumi CLI as the leader of a session of its own, recorded for stackd.",
     `if [ -n "$${GROUPS_VAR}" ]; then echo $$ > "$${GROUPS_VAR}/$$"; fi`,
     `exec setsid ${JSON.stringify(realPulumi)} "$@"`,
     "",
   ].join("\n");
 }
 
-/** The members of each process group, from /proc (Linux). */
+/** The members of each session, from /proc (Linux). */
 function members(): Map<number, { pid: number; cmd: string }[]> {
   const groups = new Map<number, { pid: number; cmd: string }[]>();
   for (const entry of fs.readdirSync("/proc")) {
@@ -28,9 +29,9 @@ function members(): Map<number, { pid: number; cmd: string }[]> {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
       // The command name may hold spaces and parentheses: fields start after the last ')'.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const pgid = Number(fields[2]);
+      const sid = Number(fields[3]);
       const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
-      groups.set(pgid, [...(groups.get(pgid) ?? []), { pid: Number(entry), cmd }]);
+      groups.set(sid, [...(groups.get(sid) ?? []), { pid: Number(entry), cmd }]);
     } catch {
       // gone meanwhile
     }
@@ -38,7 +39,7 @@ function members(): Map<number, { pid: number; cmd: string }[]> {
   return groups;
 }
 
-/** How many processes are left in the groups recorded in `dir`. */
+/** How many processes are left in the sessions recorded in `dir`. */
 export function livingMembers(dir: string): number {
   const recorded = recordedGroups(dir);
   if (recorded.length === 0) return 0;
@@ -52,8 +53,8 @@ function recordedGroups(dir: string): number[] {
 }
 
 /**
- * Ends every process of the groups recorded in `dir` (SIGKILL: they had
- * their chance to stop) and forgets them. A group is ended only while one
+ * Ends every process of the sessions recorded in `dir` (SIGKILL: they had
+ * their chance to stop) and forgets them. A session is ended only while one
  * of its members is still a Pulumi process: a pid the system reused for
  * something else is left alone. Returns how many processes were ended.
  */
@@ -62,14 +63,16 @@ export function endGroups(dir: string): number {
   let ended = 0;
   if (recorded.length > 0) {
     const all = members();
-    for (const pgid of recorded) {
-      const group = all.get(pgid) ?? [];
-      if (!group.some((m) => /pulumi/.test(m.cmd))) continue;
-      try {
-        process.kill(-pgid, "SIGKILL");
-        ended += group.length;
-      } catch {
-        // ended meanwhile
+    for (const sid of recorded) {
+      const session = all.get(sid) ?? [];
+      if (!session.some((m) => /pulumi/.test(m.cmd))) continue;
+      for (const m of session) {
+        try {
+          process.kill(m.pid, "SIGKILL");
+          ended++;
+        } catch {
+          // ended meanwhile
+        }
       }
     }
   }

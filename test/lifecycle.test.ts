@@ -94,6 +94,22 @@ describe("time limits", () => {
   });
 });
 
+describe("time limits in stackd reconcile", () => {
+  it("a hung up fails at its limit and the other stack applies", async () => {
+    const { createSampleRepo } = await import("./testkit/sample-repo.ts");
+    const { reconcile } = await import("../src/reconciler/index.ts");
+    const repo = createSampleRepo();
+    repo.commit({ "stackd.yaml": "timeouts: { up: 20s }\n", [DEV]: `${repo.read(DEV)}  sample-infra:pauseSeconds: "3600"\n` }, "dev hangs");
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-life-"));
+    const report = await reconcile({ repo: repo.dir, dataDir, env: emu.env });
+    expect(report.stacks.map((s) => [s.stack, s.status, s.error])).toEqual([
+      ["dev", "failed", "timed out after 20s during up"],
+      ["prod", "applied", null],
+    ]);
+    expect(processesUnder(dataDir)).toEqual([]);
+  });
+});
+
 describe("cancel", () => {
   it("POST /api/runs/:id/cancel stops a running up the way Pulumi cancels; who asked is recorded", async () => {
     const { served, svc, dataDir } = await applied("");

@@ -61,6 +61,19 @@ describe("WorkQueue", () => {
     expect(h.events).toEqual(["start a1", "end a1", "start a3"]);
   });
 
+  it("a cancelled pending job never runs, and the next one takes its place", async () => {
+    const h = harness(1);
+    h.queue.push(h.job("a", "a1"));
+    h.queue.push(h.job("b", "b1"));
+    h.queue.push(h.job("c", "c1"));
+    expect(h.queue.remove((j) => j.id === "b1").map((j) => j.id)).toEqual(["b1"]);
+    expect(h.queue.remove((j) => j.id === "b1")).toEqual([]);
+    await h.finish("a1");
+    await h.finish("c1");
+    expect(h.events).toEqual(["start a1", "end a1", "start c1", "end c1"]);
+    expect(h.queue.depth()).toBe(0);
+  });
+
   it("holds a dependent until its dependency has no work left", async () => {
     const h = harness(4);
     h.queue.push(h.job("net", "net1"));

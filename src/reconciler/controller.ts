@@ -9,6 +9,7 @@ import { GitSource } from "../source/index.ts";
 import { StackdError, messageOf, registerSecret } from "../support/index.ts";
 import { Approvals } from "./approvals.ts";
 import { nameOf, type AbortReason, type Head, type ServiceContext, type ServiceOptions, type StackJob } from "./context.ts";
+import { cancelRun } from "./cancellation.ts";
 import { Executor } from "./executor.ts";
 import { collectGarbage, revisionsInUse, type GcReport } from "./garbage.ts";
 import { HeadTracker } from "./head-tracker.ts";
@@ -244,26 +245,9 @@ export class Controller {
     return this.runs.enqueue(entry, head.revision, "api");
   }
 
-  /**
-   * Stops a queued or running run: a queued one never starts; a running one
-   * is interrupted the way Pulumi cancels, its processes ended after a grace,
-   * its stack's lock and pending operations cleared. Recorded `cancelled`
-   * with who asked.
-   */
+  /** Stops a queued or running run, recorded `cancelled` with who asked (see cancelRun). */
   cancel(runId: string, by: string): Run {
-    const run = this.ledger.runs.get(runId);
-    if (!run) throw new StackdError(`no run ${runId}`, { kind: "not-found" });
-    const running = this.aborts.get(runId);
-    if (running) {
-      running.abort({ kind: "cancel", by } satisfies AbortReason);
-      this.log.info({ run: runId, stack: run.stack, by }, "cancelling run");
-      return this.ledger.runs.get(runId)!;
-    }
-    const removed = this.queue.remove((job) => "runId" in job && job.runId === runId);
-    if (removed.length === 0) throw new StackdError(`run ${runId} is ${run.status}: there is nothing to cancel`, { kind: "conflict" });
-    this.ledger.runs.setStatus(runId, "cancelled", `cancelled by ${by} before it started`);
-    this.log.info({ run: runId, stack: run.stack, by }, "run cancelled before it started");
-    return this.ledger.runs.get(runId)!;
+    return cancelRun({ ledger: this.ledger, queue: this.queue, aborts: this.aborts, log: this.log }, runId, by);
   }
 
   /** Applies exactly what a stored preview showed (see Approvals). */

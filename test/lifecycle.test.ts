@@ -77,6 +77,9 @@ describe("time limits", () => {
       await settled(svc);
       expect(processesUnder(dataDir)).toEqual([]);
       expect(fs.readdirSync(path.join(dataDir, "process-groups"))).toEqual([]);
+      // The killed operation's engine event log went with it.
+      const stale = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("automation-logs-") && Date.now() - fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > 60_000);
+      expect(stale).toEqual([]);
       // A timeout is a failure like any other: the stack shows why and when it is tried again.
       const status = svc.controller.status().find((s) => s.name === "sample-infra/dev")!;
       expect(status.conditions).toEqual(["Failing"]);

@@ -1,6 +1,7 @@
 import { messageOf } from "../support/index.ts";
 import type { AbortReason, ServiceContext, StackJob } from "./context.ts";
 import type { HeadTracker } from "./head-tracker.ts";
+import { sweepEngineTemp } from "./garbage.ts";
 import { notifyRun } from "./notices.ts";
 import type { Remediation } from "./remediation.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
@@ -91,6 +92,8 @@ export class Executor {
       ledger.runs.setStatus(job.runId, "failed", messageOf(err));
     } finally {
       this.ctx.aborts.delete(job.runId);
+      // An operation that was ended leaves the Automation API's event log behind.
+      sweepEngineTemp();
       events.emit("finished", ledger.runs.get(job.runId)!, (Date.now() - started) / 1000);
     }
   }

@@ -16,8 +16,28 @@ export interface GcReport {
   bytesFreed: number;
 }
 
-/** An engine event log the Automation API did not get to remove (its operation was killed) is stale after this. */
-const STALE_TEMP_MS = 2 * 3_600_000;
+/** An event log younger than this may belong to an operation that is only starting. */
+const FRESH_MS = 60_000;
+
+/** Every file some process on the machine holds open (Linux /proc). */
+function openFiles(): Set<string> {
+  const open = new Set<string>();
+  for (const pid of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          open.add(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return open;
+}
 
 /** Revisions something still needs: the head, every stack's applied revision, runs queued, running or awaiting approval. */
 export function revisionsInUse(ledger: Ledger, head: string | null): Set<string> {
@@ -29,15 +49,22 @@ export function revisionsInUse(ledger: Ledger, head: string | null): Set<string>
   return keep;
 }
 
-/** Engine event logs left in the temp dir by operations that were killed. */
-function staleEngineTemp(): number {
-  let removed = 0;
+/**
+ * The Automation API's engine event logs (automation-logs-* in the temp dir)
+ * that no process holds open any more: an operation that was killed leaves
+ * its log behind. Run after every run and by garbage collection.
+ */
+export function sweepEngineTemp(): number {
   const tmp = os.tmpdir();
-  for (const d of fs.readdirSync(tmp)) {
-    if (!d.startsWith("automation-logs-")) continue;
+  const logs = fs.readdirSync(tmp).filter((d) => d.startsWith("automation-logs-"));
+  if (logs.length === 0) return 0;
+  const open = openFiles();
+  let removed = 0;
+  for (const d of logs) {
     const dir = path.join(tmp, d);
     try {
-      if (Date.now() - fs.statSync(dir).mtimeMs < STALE_TEMP_MS) continue;
+      if (Date.now() - fs.statSync(dir).mtimeMs < FRESH_MS) continue;
+      if (fs.readdirSync(dir).some((f) => open.has(path.join(dir, f)))) continue;
       fs.rmSync(dir, { recursive: true, force: true });
       removed++;
     } catch {
@@ -66,6 +93,6 @@ export async function collectGarbage(o: {
   const driftEpisodes = o.ledger.drift.prune(cutoff(o.retention.runs));
   const previews = o.ledger.previews.prune(cutoff(o.retention.runs));
   o.ledger.compact();
-  const tempDirs = staleEngineTemp();
+  const tempDirs = sweepEngineTemp();
   return { worktrees, runs, logs, driftEpisodes, previews, tempDirs, bytesFreed: Math.max(0, before - dirSize(o.dataDir)) };
 }

@@ -57,6 +57,8 @@ export class Controller {
   private stopping = false;
   private gcTimer: NodeJS.Timeout | undefined;
   private endGrace: () => void = () => {};
+  /** A second signal came (perhaps before the stop reached its grace). */
+  private hurried = false;
 
   constructor(opts: ServiceOptions) {
     this.opts = opts;
@@ -276,6 +278,7 @@ export class Controller {
 
   /** A second stop signal: running operations are cancelled now instead of at the end of the grace. */
   hurry(): void {
+    this.hurried = true;
     this.endGrace();
   }
 
@@ -299,7 +302,7 @@ export class Controller {
     }
     const idle = this.queue.idle();
     const graceOver = new Promise<boolean>((resolve) => {
-      setTimeout(() => resolve(false), graceMs).unref();
+      setTimeout(() => resolve(false), this.hurried ? 0 : graceMs).unref();
       this.endGrace = () => resolve(false);
     });
     const finished = await Promise.race([idle.then(() => true), graceOver]);

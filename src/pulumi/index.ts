@@ -5,4 +5,4 @@ export { PlanRecorder, changedPaths } from "./events.ts";
 export { summarizeFailure } from "./failure.ts";
 export { resolveBackend, type BackendSettings } from "./backend.ts";
 export { requiredPlugins, installPlugin, engineErrorLine, type PluginRef } from "./plugin-commands.ts";
-export { endAbandonedGroups, livingMembers } from "./process-groups.ts";
+export { endAbandonedGroups } from "./process-groups.ts";

@@ -39,14 +39,6 @@ function members(): Map<number, { pid: number; cmd: string }[]> {
   return groups;
 }
 
-/** How many processes are left in the sessions recorded in `dir`. */
-export function livingMembers(dir: string): number {
-  const recorded = recordedGroups(dir);
-  if (recorded.length === 0) return 0;
-  const all = members();
-  return recorded.reduce((n, g) => n + (all.get(g)?.length ?? 0), 0);
-}
-
 function recordedGroups(dir: string): number[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).map(Number).filter((n) => Number.isInteger(n) && n > 1);

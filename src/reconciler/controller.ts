@@ -65,7 +65,7 @@ export class Controller {
     this.log = opts.logger;
     this.ledger = openLedger(opts.dataDir);
     this.source = new GitSource(opts.repo, opts.dataDir);
-    this.backend = resolveBackend(opts.dataDir, opts.backend);
+    this.backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
     this.notifier = new Notifier(opts.logger);
     const broker = (this.broker = new CredentialBroker({ ...process.env, ...opts.env }));
     registerSecret(opts.env?.AWS_SECRET_ACCESS_KEY ?? process.env.AWS_SECRET_ACCESS_KEY);
@@ -141,7 +141,7 @@ export class Controller {
   private onNewHead(head: Head): void {
     const settings = this.heads.settings;
     void this.source.pruneWorktrees(revisionsInUse(this.ledger, head.revision)).catch((err) => this.log.warn({ err: messageOf(err) }, "worktree prune failed"));
-    if (!this.opts.backend && settings.backend) this.backend = resolveBackend(this.opts.dataDir, settings.backend);
+    if (!this.opts.backend && settings.backend) this.backend = resolveBackend(this.opts.dataDir, settings.backend, { ...process.env, ...this.opts.env });
     this.queue.setParallelism(this.opts.parallelism ?? settings.parallelism);
     this.scheduler.update(new Map(this.heads.entries.map((e) => [nameOf(e), settingsFor(settings, e.project, e.stack).drift])));
   }

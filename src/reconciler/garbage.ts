@@ -56,14 +56,23 @@ export function revisionsInUse(ledger: Ledger, head: string | null): Set<string>
  */
 export function sweepEngineTemp(): number {
   const tmp = os.tmpdir();
-  const logs = fs.readdirSync(tmp).filter((d) => d.startsWith("automation-logs-"));
-  if (logs.length === 0) return 0;
+  // Only logs old enough to be left behind are worth the look at every open file on the machine.
+  const candidates = fs
+    .readdirSync(tmp)
+    .filter((d) => d.startsWith("automation-logs-"))
+    .map((d) => path.join(tmp, d))
+    .filter((dir) => {
+      try {
+        return Date.now() - fs.statSync(dir).mtimeMs >= FRESH_MS;
+      } catch {
+        return false;
+      }
+    });
+  if (candidates.length === 0) return 0;
   const open = openFiles();
   let removed = 0;
-  for (const d of logs) {
-    const dir = path.join(tmp, d);
+  for (const dir of candidates) {
     try {
-      if (Date.now() - fs.statSync(dir).mtimeMs < FRESH_MS) continue;
       if (fs.readdirSync(dir).some((f) => open.has(path.join(dir, f)))) continue;
       fs.rmSync(dir, { recursive: true, force: true });
       removed++;

@@ -25,7 +25,7 @@ export interface PreviewChangeOptions {
  */
 export async function previewChange(opts: PreviewChangeOptions): Promise<Report> {
   const progress = opts.onProgress ?? (() => {});
-  const backend = resolveBackend(opts.dataDir, opts.backend);
+  const backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
   const source = new GitSource(opts.repo, opts.dataDir);
   progress(`fetching ${source.repo}`);
   await source.fetch();

@@ -30,7 +30,7 @@ export interface ReconcileOptions {
  */
 export async function reconcile(opts: ReconcileOptions): Promise<Report> {
   const progress = opts.onProgress ?? (() => {});
-  const backend = resolveBackend(opts.dataDir, opts.backend);
+  const backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
   const source = new GitSource(opts.repo, opts.dataDir);
   progress(`fetching ${source.repo}`);
   await source.fetch();

@@ -4,7 +4,7 @@ import path from "node:path";
 import { settingsFor, type Settings, type StackEntry, type Timeouts } from "../catalog/index.ts";
 import type { CredentialBroker, Purpose } from "../credentials/index.ts";
 import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
-import { ensurePlugins, pluginEnv, pluginHome, pluginSources, type UsedPlugin } from "../plugins/index.ts";
+import { ensurePlugins, pluginEnv, pluginSources, type UsedPlugin } from "../plugins/index.ts";
 import { recoverStack, runOperation, stackExists, type BackendSettings, type Operation, type OperationResult, type StackTarget } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { prepareRuntime, type PreparedRuntime } from "../runtimes/index.ts";
@@ -143,7 +143,6 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     programDir: entry.programDir,
     stack: entry.stack,
     ...ctx.backend,
-    pulumiHome: pluginHome(machineEnv),
     env: { ...ctx.env, ...credentials, ...runtime.env, ...pluginEnv(sources) },
     policyPacks: packs.dirs,
     policyPackConfigs: packs.configs,

@@ -7,8 +7,6 @@ import { prepareGo } from "./go.ts";
 import { installNodeDependencies } from "./nodejs.ts";
 import { preparePython } from "./python.ts";
 
-export { installNodeDependencies } from "./nodejs.ts";
-
 /** A program ready to run: its runtime and the environment its operations need (a venv on PATH). */
 export interface PreparedRuntime {
   runtime: string;

@@ -6,6 +6,7 @@
 #   - the Python, Go and YAML language hosts beside it (scripts/build-hosts.sh)
 #   - two real provider plugins for the tests (scripts/build-plugins.sh)
 #   - the python toolchains uv and poetry, for the tests
+#   - OpenSSH's server binary, for the tests of ssh:// remotes
 # Everything is cached under $STACKD_CACHE (default ~/.cache/stackd), keyed by
 # what it was built from, so a warm run only checks and links.
 set -euo pipefail
@@ -116,9 +117,29 @@ install_python_tools() {
   ln -sfn "$dir" "$cache/pytools"
 }
 
+# --- OpenSSH server ----------------------------------------------------------------
+# The tests of ssh:// remotes run their own sshd (test/testkit/sshd.ts) on a
+# free port, so only the binary is needed, never the system service.
+install_sshd() {
+  if [ -x /usr/sbin/sshd ]; then return; fi
+  if [ "$(id -u)" != 0 ]; then
+    say "openssh-server is missing and this is not root: the ssh tests will fail until it is installed"
+    return
+  fi
+  say "installing openssh-server (for the ssh:// remote tests)"
+  # A fresh image has no package lists; fetching them costs time, so only then.
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server >&2; then
+    apt-get update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server >&2
+  fi
+  # The package scripts may have started sshd on port 22; nothing here wants it.
+  service ssh stop >/dev/null 2>&1 || true
+}
+
 install_node_modules
 build_engine
 install_moto
 install_python_tools
+install_sshd
 bash "$root/scripts/build-plugins.sh" >/dev/null
 say "ready (engine: $cache/engine/current/bin, emulator: $cache/moto/bin/moto_server)"

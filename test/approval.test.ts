@@ -6,7 +6,6 @@ import { startEmulator, type Emulator } from "./testkit/emulator.ts";
 import { cloud } from "./testkit/aws.ts";
 import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
-const TOKEN = "api-token-for-tests-91c2";
 // prod adopts drift: taking the cloud's values into the state is how its state can move on without an approval.
 const STACKD_YAML = `stacks:\n  "*/prod":\n    apply: manual\n    remediate: adopt\n`;
 
@@ -15,8 +14,7 @@ let served: Awaited<ReturnType<typeof servedSampleRepo>>;
 let svc: TestService;
 let aws: ReturnType<typeof cloud>;
 
-const approve = (runId: string, token = TOKEN) =>
-  fetch(`${svc.url}/api/approvals/${runId}`, { method: "POST", headers: token ? { authorization: `Bearer ${token}` } : {} });
+const approve = (runId: string, token?: string | null) => svc.api(`/api/approvals/${runId}`, { method: "POST", token });
 
 function awaiting() {
   return svc.runs("sample-infra/prod").find((r) => r.status === "awaiting_approval");
@@ -28,7 +26,7 @@ beforeAll(async () => {
   served = await servedSampleRepo({ "stackd.yaml": STACKD_YAML });
   served.push();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-approve-"));
-  svc = await startService({ repo: served.url, dataDir, env: emu.env, apiToken: TOKEN });
+  svc = await startService({ repo: served.url, dataDir, env: emu.env });
 });
 
 afterAll(async () => {
@@ -52,13 +50,15 @@ describe("manual apply mode", () => {
 
   it("approval needs the API token, then applies exactly the previewed revision", async () => {
     const preview = awaiting()!;
-    expect((await approve(preview.id, "")).status).toBe(401);
+    expect((await approve(preview.id, null)).status).toBe(401);
     const res = await approve(preview.id);
     expect(res.status).toBe(202);
     const up = (await res.json()) as { id: string; kind: string; revision: string; approvalOf: string };
     expect(up).toMatchObject({ kind: "up", revision: preview.revision, approvalOf: preview.id });
     await waitFor("approved up", () => svc.controller.ledger.runs.get(up.id)?.status === "succeeded");
     expect(svc.controller.ledger.runs.get(preview.id)!.status).toBe("approved");
+    // The approving token's name is on the approval and on the up it started.
+    expect([svc.controller.ledger.runs.get(preview.id)!.approvedBy, svc.controller.ledger.runs.get(up.id)!.requestedBy]).toEqual(["tester", "tester"]);
     expect(await aws.bucketExists("stackd-sample-prod-data")).toBe(true);
     expect(svc.controller.status().find((s) => s.name === "sample-infra/prod")!.sync).toBe("Synced");
     expect((await approve(preview.id)).status).toBe(409);
@@ -104,7 +104,7 @@ describe("manual apply mode", () => {
     });
     // Someone tags the bucket by hand; a drift check finds it and prod adopts the cloud's value, which moves its state on.
     await aws.tagBucket("stackd-sample-prod-data", { ...(await aws.bucketTags("stackd-sample-prod-data")), owner: "someone-else" });
-    const check = (await (await fetch(`${svc.url}/api/stacks/sample-infra/prod/drift`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { id: string };
+    const check = (await (await svc.api(`/api/stacks/sample-infra/prod/drift`, { method: "POST" })).json()) as { id: string };
     const adopted = await waitFor("the adopt run", () => svc.runs("sample-infra/prod").find((r) => r.kind === "refresh" && r.id !== check.id && r.status === "succeeded"));
     expect([svc.controller.ledger.runs.get(check.id)!.status, adopted.trigger]).toEqual(["succeeded", "schedule"]);
     const res = await approve(preview.id);

@@ -31,7 +31,11 @@ async function serve(): Promise<{ proc: ChildProcess; url: string; output: () =>
   return { proc, url, output: () => out };
 }
 
-const runs = async (url: string) => ((await (await fetch(`${url}/api/runs?limit=100`)).json()) as { runs: Run[] }).runs;
+/** The runs, asked with the admin token serve generated in its data dir. */
+const runs = async (url: string) => {
+  const token = fs.readFileSync(path.join(dataDir, "admin-token"), "utf8").trim();
+  return ((await (await fetch(`${url}/api/runs?limit=100`, { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: Run[] }).runs;
+};
 
 beforeAll(async () => {
   emu = await startEmulator();

@@ -134,14 +134,14 @@ describe("secret hygiene", () => {
     const { SSMClient } = await import("@aws-sdk/client-ssm");
     const user = new SSMClient({ endpoint: emu.endpoint, region: "us-east-1", credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } });
     await user.send(new PutParameterCommand({ Name: "/stackd-sample/dev/api-key", Value: "changed-by-hand", Type: "String", Overwrite: true }));
-    await fetch(`${svc.url}/api/stacks/sample-infra/dev/drift`, { method: "POST" });
+    await svc.api(`/api/stacks/sample-infra/dev/drift`, { method: "POST" });
     const alert = await waitFor("drift notification", () => receiver.bodies.find((b) => b.event === "drift.detected"));
     expect(JSON.stringify(alert.resources)).toContain("Parameter::api-key");
     await waitFor("failure notification", () => receiver.bodies.find((b) => b.event === "run.failed"));
     await settled(svc);
 
     const surfaces: Record<string, string> = {};
-    const get = async (route: string) => (surfaces[`GET ${route}`] = await (await fetch(`${svc.url}${route}`)).text());
+    const get = async (route: string) => (surfaces[`GET ${route}`] = await (await svc.api(route)).text());
     await get("/api/stacks");
     await get("/api/drift");
     await get("/api/stacks/sample-infra/dev/drift");

@@ -94,16 +94,16 @@ describe("scheduled drift detection", () => {
     expect(again.id).toBe(record.id);
     expect(again.firstSeen).toBe(record.firstSeen);
     expect(events("drift.detected", "sample-infra/prod")).toHaveLength(1);
-    const api = (await (await fetch(`${svc.url}/api/stacks/sample-infra/prod/drift`)).json()) as { health: string; episodes: DriftRecord[] };
+    const api = (await (await svc.api(`/api/stacks/sample-infra/prod/drift`)).json()) as { health: string; episodes: DriftRecord[] };
     expect(api.health).toBe("Drifted");
     expect(api.episodes.map((e) => e.id)).toEqual([record.id]);
-    const all = (await (await fetch(`${svc.url}/api/drift`)).json()) as { open: DriftRecord[] };
+    const all = (await (await svc.api(`/api/drift`)).json()) as { open: DriftRecord[] };
     expect(all.open.map((d) => d.stack)).toEqual(["sample-infra/prod"]);
   });
 
   it("remediate: apply restores the changed tag and the deleted queue, and the drift resolves", async () => {
     await tamper("dev");
-    const res = await fetch(`${svc.url}/api/stacks/sample-infra/dev/drift`, { method: "POST" });
+    const res = await svc.api(`/api/stacks/sample-infra/dev/drift`, { method: "POST" });
     expect(res.status).toBe(202);
     const detected = await waitFor("dev drift", () => openDrift("sample-infra/dev"));
     expect(detected.resources.map((r) => r.op).sort()).toEqual(["deleted", "drift"]);
@@ -114,7 +114,7 @@ describe("scheduled drift detection", () => {
     expect((await aws.bucketTags("stackd-sample-dev-data")).owner).toBe("platform-team");
     expect(await aws.queueRetention("stackd-sample-dev-jobs")).toBe(345600);
 
-    await fetch(`${svc.url}/api/stacks/sample-infra/dev/drift`, { method: "POST" });
+    await svc.api(`/api/stacks/sample-infra/dev/drift`, { method: "POST" });
     await waitFor("drift resolved", () => svc.controller.ledger.drift.get(detected.id)?.status === "closed");
     const resolved = await waitFor("drift.resolved notification", () => events("drift.resolved", "sample-infra/dev")[0]);
     expect(resolved).toMatchObject({ driftId: detected.id });

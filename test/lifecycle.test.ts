@@ -12,7 +12,6 @@ import { startEmulator, type Emulator } from "./testkit/emulator.ts";
 import { processesUnder } from "./testkit/processes.ts";
 import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
-const TOKEN = "lifecycle-token-5d1e";
 
 let emu: Emulator;
 let aws: ReturnType<typeof cloud>;
@@ -31,7 +30,7 @@ async function applied(stackdYaml: string): Promise<{ served: Awaited<ReturnType
   const served = await servedSampleRepo({ "stackd.yaml": stackdYaml });
   served.push();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-life-"));
-  const svc = await startService({ repo: served.url, dataDir, env: emu.env, apiToken: TOKEN });
+  const svc = await startService({ repo: served.url, dataDir, env: emu.env });
   await waitFor("both stacks applied", () => svc.controller.status().filter((s) => s.sync === "Synced").length === 2, 240_000);
   await settled(svc);
   return { served, svc, dataDir };
@@ -120,11 +119,11 @@ describe("cancel", () => {
       const seen = svc.logs.length;
       const revision = await push(svc, served, pausing(served, 3600, "cancel-me"), "a slow dev change");
       const running = await waitFor("dev to be applying", () => svc.logs.slice(seen).some((l) => l.includes("sample-infra/dev: applying")) && runOf(svc, "sample-infra/dev", revision)(), 180_000);
-      const res = await fetch(`${svc.url}/api/runs/${running.id}/cancel`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await svc.api(`/api/runs/${running.id}/cancel`, { method: "POST" });
       expect(res.status).toBe(202);
       const cancelled = await waitFor("the run to end", () => finished(svc.controller.ledger.runs.get(running.id)), 60_000);
-      expect([cancelled.status, cancelled.error]).toEqual(["cancelled", "cancelled by api (stopped during up)"]);
-      const again = await fetch(`${svc.url}/api/runs/${running.id}/cancel`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+      expect([cancelled.status, cancelled.error]).toEqual(["cancelled", "cancelled by tester (stopped during up)"]);
+      const again = await svc.api(`/api/runs/${running.id}/cancel`, { method: "POST" });
       expect([again.status, ((await again.json()) as { error: string }).error]).toEqual([409, `run ${running.id} is cancelled: there is nothing to cancel`]);
       await settled(svc);
       expect(processesUnder(dataDir)).toEqual([]);
@@ -153,7 +152,7 @@ describe("retries", () => {
 
       // Drift at the applied revision is remediated by an up of that revision: it succeeds.
       await aws.tagBucket("stackd-sample-dev-data", { ...(await aws.bucketTags("stackd-sample-dev-data")), owner: "someone" });
-      const check = (await (await fetch(`${svc.url}/api/stacks/sample-infra/dev/drift`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Run;
+      const check = (await (await svc.api(`/api/stacks/sample-infra/dev/drift`, { method: "POST" })).json()) as Run;
       const remediation = await waitFor("the remediation", () => finished(svc.runs("sample-infra/dev").find((r) => r.kind === "up" && r.trigger === "schedule")), 120_000);
       expect([remediation.status, remediation.revision === check.revision]).toEqual(["succeeded", true]);
       expect((await aws.bucketTags("stackd-sample-dev-data")).owner).toBe("platform-team");
@@ -190,17 +189,17 @@ describe("bounded disk", () => {
       const before = ledgerBytes();
       const started = Date.now();
       for (let i = 0; i < 1000; i++) {
-        const res = await fetch(`${svc.url}/api/stacks/nope/reconcile`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+        const res = await svc.api(`/api/stacks/nope/reconcile`, { method: "POST" });
         expect(res.status).toBe(404);
         await res.arrayBuffer();
-        await (await fetch(`${svc.url}/api/stacks`)).arrayBuffer();
+        await (await svc.api(`/api/stacks`)).arrayBuffer();
       }
       expect([svc.runs().length, ledgerBytes()]).toEqual([runsBefore, before]);
       console.log(
         `after 300 commits: ${count} worktrees, data dir ${(dirSize(dataDir) / 1024 / 1024).toFixed(1)} MiB, rss ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB; 1000 unknown-stack requests took ${Date.now() - started} ms`,
       );
       expect(svc.controller.info().head).toBe(head);
-      const gc = (await (await fetch(`${svc.url}/api/gc`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { worktrees: number };
+      const gc = (await (await svc.api(`/api/gc`, { method: "POST" })).json()) as { worktrees: number };
       expect(typeof gc.worktrees).toBe("number");
     } finally {
       await svc.stop();

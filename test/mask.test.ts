@@ -12,15 +12,16 @@ describe("mask", () => {
     expect(mask("token=hunter2-canary-value; again hunter2-canary-value; abc")).toBe("token=[secret]; again [secret]; abc");
   });
 
-  it("treats a password or token in a repository URL as a secret", async () => {
+  it("takes a token out of a repository URL: shown as ***, registered as a secret, never in an error", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-mask-"));
     const source = new GitSource("https://x-access-token:ghs_canaryToken123@127.0.0.1:1/team/infra.git", dataDir);
     const err = await source.fetch().then(
       () => "fetched?!",
       (e: Error) => e.message,
     );
-    expect(mask(err)).toContain("https://x-access-token:[secret]@127.0.0.1:1/team/infra.git");
-    expect(mask(err)).not.toContain("ghs_canaryToken123");
-    expect(mask(source.repo)).toBe("https://x-access-token:[secret]@127.0.0.1:1/team/infra.git");
+    expect(err).toContain("repository https://***@127.0.0.1:1/team/infra.git");
+    expect(err).not.toContain("ghs_canaryToken123");
+    expect(source.repo).toBe("https://***@127.0.0.1:1/team/infra.git");
+    expect(mask("leaked ghs_canaryToken123")).toBe("leaked [secret]");
   });
 });

@@ -94,7 +94,7 @@ describe("policy packs in the service", () => {
       },
     ]);
     expect(dev.error).toBe("blocked by 1 mandatory policy violation(s), first: sample-policies/bucket-versioning: bucket stackd-sample-dev-audit must enable versioning (set versioning: true)");
-    const api = (await (await fetch(`${svc.url}/api/runs/${dev.id}`)).json()) as { status: string; policy: unknown[] };
+    const api = (await (await svc.api(`/api/runs/${dev.id}`)).json()) as { status: string; policy: unknown[] };
     expect(api.status).toBe("blocked");
     expect(api.policy).toEqual(dev.policy);
     expect(await aws.bucketExists("stackd-sample-dev-audit")).toBe(false);

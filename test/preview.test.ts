@@ -185,9 +185,9 @@ describe("pull request previews in the service", () => {
     expect(String(edited().at(-1)!.body!.body)).toContain('`"internal"` → `"third"`');
     expect(checkRuns().map((c) => c.body!.head_sha)).not.toContain(second);
 
-    const list = (await (await fetch(`${svc.url}/api/previews?pr=7`)).json()) as { previews: PreviewRecord[] };
+    const list = (await (await svc.api(`/api/previews?pr=7`)).json()) as { previews: PreviewRecord[] };
     expect(list.previews.map((p) => p.status)).toEqual(["completed", "superseded", "completed"]);
-    const one = (await (await fetch(`${svc.url}/api/previews/${p3.id}`)).json()) as PreviewRecord;
+    const one = (await (await svc.api(`/api/previews/${p3.id}`)).json()) as PreviewRecord;
     expect(one.markdown).toContain("<!-- stackd-preview -->");
   });
 

@@ -300,7 +300,7 @@ describe("programs in every runtime, with real provider plugins", () => {
       const runs = svc.runs();
       expect(runs.map((r) => `${r.stack} ${r.kind} ${r.status}`).sort()).toEqual(["example-yaml-copy/dev up succeeded", "example-yaml/dev up succeeded"]);
       expect({ random: mirror.served(RANDOM) - before.random, tls: mirror.served(TLS) - before.tls }).toEqual({ random: 1, tls: 1 });
-      const run = (await (await fetch(`${svc.url}/api/runs/${runs[0]!.id}`)).json()) as { runtime: string; plugins: unknown[] };
+      const run = (await (await svc.api(`/api/runs/${runs[0]!.id}`)).json()) as { runtime: string; plugins: unknown[] };
       expect([run.runtime, run.plugins]).toEqual([
         "yaml",
         [

@@ -46,7 +46,7 @@ describe("stackd serve", () => {
       "sample-infra/prod:up:poll:succeeded",
       "sample-infra/qa:up:poll:succeeded",
     ]);
-    const stacks = (await (await fetch(`${svc.url}/api/stacks`)).json()) as { stacks: { name: string; sync: string; conditions: string[] }[] };
+    const stacks = (await (await svc.api(`/api/stacks`)).json()) as { stacks: { name: string; sync: string; conditions: string[] }[] };
     expect(stacks.stacks.map((s) => `${s.name}:${s.sync}:${s.conditions.join(",")}`)).toEqual([
       "sample-infra/dev:Synced:Ready",
       "sample-infra/prod:Synced:Ready",
@@ -145,12 +145,12 @@ describe("stackd serve", () => {
 
   it("serves runs with their logs, and metrics", async () => {
     const [latest] = svc.runs();
-    const run = (await (await fetch(`${svc.url}/api/runs/${latest!.id}`)).json()) as { log: string; resources: unknown[] };
+    const run = (await (await svc.api(`/api/runs/${latest!.id}`)).json()) as { log: string; resources: unknown[] };
     // An up run's log holds its preview and its update, as the engine printed them.
     expect(run.log).toContain("Previewing update (prod):");
     expect(run.log).toContain("Updating (prod):");
     expect(run.resources.length).toBe(3);
-    const missing = await fetch(`${svc.url}/api/runs/run_nope`);
+    const missing = await svc.api(`/api/runs/run_nope`);
     expect(missing.status).toBe(404);
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     expect(metrics).toMatch(/stackd_runs_total\{kind="up",result="succeeded"\} [1-9]/);
@@ -165,7 +165,7 @@ describe("a bad stackd.yaml", () => {
     const revision = (served.repo.commit({ "stackd.yaml": "parallelism: lots\nstacks:\n  dev:\n    apply: sometimes\n" }, "bad settings"), served.push());
     await svc.pushWebhook(revision);
     const info = await waitFor("settings error", async () => {
-      const body = (await (await fetch(`${svc.url}/api/stacks`)).json()) as { settingsError: string | null; head: string };
+      const body = (await (await svc.api(`/api/stacks`)).json()) as { settingsError: string | null; head: string };
       return body.head === revision && body.settingsError ? body : undefined;
     });
     expect(info.settingsError).toMatch(/^stackd\.yaml: field (parallelism|stacks\.dev\.apply): .*the last good settings stay in force/);

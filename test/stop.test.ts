@@ -100,7 +100,7 @@ describe("stopping the service", () => {
       expect(devRuns(dataDir)[0]).toMatchObject({ kind: "up", status: "succeeded", error: null });
       expect(processesUnder(dataDir)).toEqual([]);
       const second = await serve(served.url, dataDir, 60);
-      await waitFor("the restart to settle", async () => ((await (await fetch(`${second.url}/readyz`)).json()) as { ready: boolean }).ready);
+      await waitFor("the restart to settle", async () => (await (await fetch(`${second.url}/readyz`)).text()) === "ready");
       second.proc.kill("SIGTERM");
       await second.exited;
       expect(second.output()).not.toContain("cleared interrupted operations");

@@ -22,7 +22,7 @@ export async function gcCommand(flags: { dataDir: string; repo: string; api?: st
   let report: GcReport;
   if (api) {
     const res = await callService<GcReport & { error?: string }>(api, "/api/gc", { method: "POST" });
-    if (res.status !== 200) throw new StackdError(`garbage collection refused (${res.status}): ${res.body.error}`, { where: api });
+    if (res.status !== 200) throw new StackdError(`garbage collection refused (${res.status}): ${res.body.error}`, { where: api.url });
     report = res.body;
   } else {
     const ledger = openLedger(flags.dataDir);

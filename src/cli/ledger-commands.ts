@@ -12,24 +12,40 @@ interface ReadFlags {
 
 const checkFormat = (format: string) => requireFormat(format, ["text", "json"] as const);
 
-/** The running service's URL: --api, else the one `stackd serve` recorded in the data dir. */
-export function apiUrl(flags: { dataDir: string; api?: string }): string | undefined {
-  if (flags.api) return flags.api.replace(/\/$/, "");
-  const file = path.join(flags.dataDir, "serve.json");
-  if (!fs.existsSync(file)) return undefined;
-  return (JSON.parse(fs.readFileSync(file, "utf8")) as { url: string }).url;
+/** A running service: its URL and the token to call it with. */
+export interface ServiceEndpoint {
+  url: string;
+  token?: string;
 }
 
-/** A call to the running service's API, with STACKD_API_TOKEN when set. */
-export async function callService<T>(base: string, route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const token = process.env.STACKD_API_TOKEN;
+/**
+ * The running service: --api, else the URL `stackd serve` recorded in the
+ * data dir; its token from STACKD_API_TOKEN, else the admin token serve
+ * generated in the data dir.
+ */
+export function apiUrl(flags: { dataDir: string; api?: string }): ServiceEndpoint | undefined {
+  const file = path.join(flags.dataDir, "serve.json");
+  const url = flags.api ? flags.api.replace(/\/$/, "") : fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { url: string }).url : undefined;
+  if (!url) return undefined;
+  const adminToken = path.join(flags.dataDir, "admin-token");
+  const token = process.env.STACKD_API_TOKEN || (fs.existsSync(adminToken) ? fs.readFileSync(adminToken, "utf8").trim() : undefined);
+  return { url, token };
+}
+
+/** A call to the running service's API with its token. */
+export async function callService<T>(api: ServiceEndpoint, route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   let res: Response;
   try {
-    res = await fetch(`${base}${route}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    res = await fetch(`${api.url}${route}`, { ...init, headers: { ...(api.token ? { authorization: `Bearer ${api.token}` } : {}) } });
   } catch (err) {
-    throw new StackdError(`cannot reach the stackd service: ${(err as Error).message}`, { where: base });
+    throw new StackdError(`cannot reach the stackd service: ${(err as Error).message}`, { where: api.url });
   }
-  return { status: res.status, body: (await res.json()) as T };
+  const body = (await res.json()) as T;
+  if (res.status === 401 || res.status === 403) {
+    const reason = (body as { error?: string }).error;
+    throw new StackdError(`${reason}; set STACKD_API_TOKEN to a token with the role this needs`, { kind: "auth", where: api.url });
+  }
+  return { status: res.status, body };
 }
 
 function withLedger<T>(dataDir: string, fn: (l: Ledger) => T): T {

@@ -7,10 +7,11 @@ import { previewCommand } from "./preview.ts";
 import { doctorCommand } from "./doctor.ts";
 import { pluginsCommand, pluginsInstallCommand } from "./plugins.ts";
 import { gcCommand } from "./gc.ts";
+import { tokenCreateCommand } from "./token.ts";
 import { approveCommand, cancelCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
 
 /** Exit 2: the command or its input needs fixing; exit 1: the work failed. */
-const EXIT_FOR_KIND = { usage: 2, config: 2, "not-found": 2, conflict: 1, auth: 1, runtime: 1 } as const;
+const EXIT_FOR_KIND = { usage: 2, config: 2, "not-found": 2, conflict: 1, auth: 1, forbidden: 1, throttled: 1, runtime: 1 } as const;
 
 /** Runs a command action and turns its outcome into the process exit code. */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
@@ -78,12 +79,15 @@ export function buildProgram(): Command {
 
   program
     .command("doctor")
-    .description("check stackd's cloud identity and that every role in stackd.yaml can be assumed (exit 0 ok, 1 not)")
+    .description("check the engine, stackd's cloud identity and that every role in stackd.yaml can be assumed (exit 0 ok, 1 not); warns about an exposed service")
     .option("--repo <path|url>", "repository whose stackd.yaml names the roles", ".")
     .option("--branch <name>", "branch (default: the repository's default branch)")
     .option("--config <file>", "a stackd.yaml to use instead of the one in the repository")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
+    .option("--host <addr>", "the address serve would listen on (warns beyond loopback without TLS)", "127.0.0.1")
+    .option("--tls-cert <file>", "the certificate serve would use")
+    .option("--tokens <file>", "the tokens file serve would use (warns when others can read it)")
     .action(action((opts) => doctorCommand(opts)));
 
   const plugins = program
@@ -111,7 +115,26 @@ export function buildProgram(): Command {
     .option("--parallelism <n>", "runs at once across stacks (default: stackd.yaml's parallelism, 2)")
     .option("--grace <seconds>", "on SIGTERM, how long running operations may finish before they are cancelled", "30")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--tokens <file>", "API tokens file (default: $STACKD_TOKENS, else <data dir>/tokens.yaml when it exists)")
+    .option("--metrics-public", "serve /metrics without a token")
+    .option("--auth-failure-limit <n>", "failed authentications per address and minute before it gets 429", "20")
+    .option("--tls-cert <file>", "serve HTTPS with this certificate (PEM)")
+    .option("--tls-key <file>", "the certificate's private key (PEM)")
+    .option("--ssh-key <file>", "SSH deploy key for ssh:// and user@host:path repositories (default: $STACKD_SSH_KEY)")
+    .option("--known-hosts <file>", "known_hosts the repository's SSH host key is checked against (default: $STACKD_KNOWN_HOSTS, else ~/.ssh/known_hosts)")
+    .option("--git-token-file <file>", "file holding an HTTPS token for the repository (default: $STACKD_GIT_TOKEN_FILE; or $STACKD_GIT_TOKEN)")
     .action(action((opts) => serveCommand(opts)));
+
+  program
+    .command("token")
+    .description("API tokens")
+    .command("create")
+    .description("add a token with a role to the tokens file and print it (shown once; the file keeps only its sha256)")
+    .argument("<name>", "who or what the token is for (recorded on the runs and approvals it makes)")
+    .requiredOption("--role <read|operate|admin>", "read: status, runs, logs; operate: + reconcile, drift check, cancel; admin: + approve, gc")
+    .option("--tokens <file>", "tokens file (default: $STACKD_TOKENS, else <data dir>/tokens.yaml)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .action(action((name, opts) => tokenCreateCommand(name, opts)));
 
   program
     .command("status")
@@ -161,6 +184,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI with process arguments; usage errors exit 2. */
 export async function main(argv: string[]): Promise<void> {
+  // What stackd writes (ledger, state, tokens, checkouts) is its owner's alone.
+  process.umask(0o077);
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -1,12 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import pino from "pino";
+import { TokenRegistry, ensureAdminToken, type Principal } from "../access/index.ts";
 import { loadSettings } from "../catalog/index.ts";
 import { mask, registerSecret } from "../support/index.ts";
 import { resolveBackend } from "../pulumi/index.ts";
 import { Controller } from "../reconciler/index.ts";
 import { buildServer } from "../server/index.ts";
-import { StackdError } from "../support/index.ts";
+import { StackdError, messageOf, privateDir } from "../support/index.ts";
 
 /** `stackd serve`'s options. */
 export interface ServeFlags {
@@ -20,6 +21,49 @@ export interface ServeFlags {
   pollInterval?: string;
   parallelism?: string;
   grace: string;
+  tokens?: string;
+  metricsPublic?: boolean;
+  authFailureLimit: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  sshKey?: string;
+  knownHosts?: string;
+  gitTokenFile?: string;
+}
+
+/** The tokens file serve reads: --tokens, $STACKD_TOKENS, else `<data dir>/tokens.yaml` when it exists. */
+export function tokensFileFor(flags: { tokens?: string; dataDir: string }): string | undefined {
+  const explicit = flags.tokens ?? (process.env.STACKD_TOKENS || undefined);
+  if (explicit) return path.resolve(explicit);
+  const inDataDir = path.join(flags.dataDir, "tokens.yaml");
+  return fs.existsSync(inDataDir) ? inDataDir : undefined;
+}
+
+/**
+ * The tokens the API accepts: a tokens file, STACKD_API_TOKEN (one admin
+ * token), or with neither an admin token stackd generates once into the data
+ * dir. Says where the tokens come from, never a token.
+ */
+function apiTokens(flags: ServeFlags, apiToken: string | undefined): { tokens: TokenRegistry; source: string } {
+  const file = tokensFileFor(flags);
+  if (file && !fs.existsSync(file)) throw new StackdError("the tokens file does not exist (create one with `stackd token create`)", { kind: "config", where: file });
+  const held: (Principal & { token: string })[] = apiToken ? [{ name: "STACKD_API_TOKEN", role: "admin", token: apiToken }] : [];
+  if (!file && !apiToken) {
+    const admin = ensureAdminToken(flags.dataDir);
+    registerSecret(admin.token);
+    held.push({ name: "admin", role: "admin", token: admin.token });
+    return { tokens: new TokenRegistry({ held }), source: `${admin.created ? "generated" : "kept"} admin token in ${admin.file}` };
+  }
+  const tokens = new TokenRegistry({ file, held });
+  return { tokens, source: [file && `tokens file ${file}`, apiToken && "STACKD_API_TOKEN"].filter(Boolean).join(" and ") };
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new StackdError(`cannot read the TLS ${what}: ${messageOf(err)}`, { kind: "config", where: file });
+  }
 }
 
 function intFlag(value: string | undefined, flag: string): number | undefined {
@@ -38,6 +82,10 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     repo ??= loaded.settings.repo;
   }
   repo ??= ".";
+  // Everything stackd writes is its owner's alone: state, ledger, tokens, checkouts.
+  privateDir(flags.dataDir);
+  if (!!flags.tlsCert !== !!flags.tlsKey) throw new StackdError("--tls-cert and --tls-key go together", { kind: "usage" });
+  const tls = flags.tlsCert && flags.tlsKey ? { cert: readPem(flags.tlsCert, "certificate"), key: readPem(flags.tlsKey, "key") } : undefined;
   const webhookSecret = process.env.STACKD_WEBHOOK_SECRET || undefined;
   const apiToken = process.env.STACKD_API_TOKEN || undefined;
   const githubToken = process.env.STACKD_GITHUB_TOKEN || undefined;
@@ -45,12 +93,14 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   registerSecret(webhookSecret);
   registerSecret(apiToken);
   registerSecret(resolveBackend(flags.dataDir, flags.backend).passphrase);
+  const { tokens, source: tokenSource } = apiTokens(flags, apiToken);
 
   // Every log line passes through the masking function on its way out.
   const logger = pino({ base: undefined }, { write: (line: string) => process.stdout.write(mask(line)) });
   const pollSeconds = intFlag(flags.pollInterval, "--poll-interval");
   const controller = new Controller({
     repo,
+    gitCredentials: { sshKey: flags.sshKey, knownHosts: flags.knownHosts, tokenFile: flags.gitTokenFile },
     branch: flags.branch,
     dataDir: flags.dataDir,
     backend: flags.backend,
@@ -60,10 +110,17 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     github: githubToken ? { token: githubToken, baseUrl: process.env.STACKD_GITHUB_API_URL || "https://api.github.com" } : undefined,
     logger,
   });
-  const server = await buildServer({ controller, apiToken, webhookSecret });
+  const server = await buildServer({
+    controller,
+    tokens,
+    webhookSecret,
+    tls,
+    metricsPublic: !!flags.metricsPublic,
+    failureLimit: intFlag(flags.authFailureLimit, "--auth-failure-limit"),
+  });
   const url = await server.listen({ port: intFlag(flags.port, "--port") ?? 8080, host: flags.host });
   fs.writeFileSync(path.join(flags.dataDir, "serve.json"), JSON.stringify({ url, pid: process.pid }));
-  logger.info({ url, repo: controller.repo, webhooks: !!webhookSecret, apiToken: !!apiToken }, "stackd listening");
+  logger.info({ url, repo: controller.repo, webhooks: !!webhookSecret, tokens: tokenSource, tls: !!tls, metricsPublic: !!flags.metricsPublic }, "stackd listening");
   void controller.start();
 
   await new Promise<void>((resolve) => {

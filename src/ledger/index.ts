@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Ledger } from "./repositories.ts";
 import { openSqliteLedger } from "./sqlite/index.ts";
 
-export type { Ledger, RunsRepository, StacksRepository, DriftRepository, ApprovalsRepository, PreviewsRepository, MetaRepository } from "./repositories.ts";
+export type { Ledger, RunsRepository, StacksRepository, DriftRepository, ApprovalsRepository, PreviewsRepository, MetaRepository, DeliveriesRepository } from "./repositories.ts";
 export { openSqliteLedger } from "./sqlite/index.ts";
 export { MIGRATIONS } from "./sqlite/migrations.ts";
 export { deriveStatus, stackStatuses, STALL_AFTER, type StackStatus, type Condition } from "./status.ts";

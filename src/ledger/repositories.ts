@@ -16,7 +16,7 @@ import type {
 
 /** Every run of every stack: created queued, started, finished with its plan and log. */
 export interface RunsRepository {
-  create(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string }): Run;
+  create(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string; requestedBy?: string }): Run;
   start(id: string, stateVersion: number): void;
   finish(id: string, result: RunResult): void;
   /** Sets a status (and, when given, the reason) without touching the plan. */
@@ -72,7 +72,8 @@ export interface DriftRepository {
 export interface ApprovalsRepository {
   /** A stack's previews still awaiting approval. */
   pending(stack: string): Run[];
-  approve(runId: string): void;
+  /** Marks a preview approved, recording who approved it. */
+  approve(runId: string, by: string): void;
   supersede(runId: string, reason: string): void;
 }
 
@@ -85,6 +86,12 @@ export interface PreviewsRepository {
   list(filter?: { repo?: string; pr?: number; limit?: number }): PreviewRecord[];
   /** Deletes previews finished before `before`; returns how many. */
   prune(before: string): number;
+}
+
+/** Webhook deliveries already accepted, so a replayed one is recognised (kept 24 h). */
+export interface DeliveriesRepository {
+  /** Records a delivery ID; false when it was seen before. */
+  accept(id: string): boolean;
 }
 
 /** Small facts the service keeps across restarts (the branch head, its own URL). */
@@ -102,6 +109,7 @@ export interface Ledger {
   readonly approvals: ApprovalsRepository;
   readonly previews: PreviewsRepository;
   readonly meta: MetaRepository;
+  readonly deliveries: DeliveriesRepository;
   /** The schema version the store is at after its migrations ran. */
   readonly schemaVersion: number;
   /** Gives the space of deleted rows back to the file system. */

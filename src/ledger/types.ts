@@ -40,6 +40,10 @@ export interface Run {
   /** The program's runtime and the plugins (with their sha256) the run used. */
   runtime: string | null;
   plugins: UsedPlugin[] | null;
+  /** The API token's name that asked for the run (null: the service's own schedule or a push). */
+  requestedBy: string | null;
+  /** For a preview awaiting approval that was approved: the approving token's name. */
+  approvedBy: string | null;
 }
 
 /** A run with the engine's output (masked). */

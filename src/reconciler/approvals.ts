@@ -23,7 +23,7 @@ export class Approvals {
   }
 
   /** Queues the up of an approved preview; throws (not-found, conflict) when it no longer holds. */
-  async approve(runId: string): Promise<Run> {
+  async approve(runId: string, by: string): Promise<Run> {
     const { ledger } = this.ctx;
     const run = ledger.runs.get(runId);
     if (!run) throw notFound(`no run ${runId}`);
@@ -41,8 +41,8 @@ export class Approvals {
     }
     const entry = this.ctx.entries().find((e) => `${e.project}/${e.stack}` === run.stack);
     if (!entry) throw conflict(`${run.stack} no longer exists at the branch head`);
-    ledger.approvals.approve(runId);
+    ledger.approvals.approve(runId, by);
     // A remediation preview refreshed first; its approved up must too.
-    return this.runs.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule" });
+    return this.runs.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule", requestedBy: by });
   }
 }

@@ -7,7 +7,7 @@ import type { Ledger, Trigger } from "../ledger/index.ts";
 import type { Notifier } from "../notify/index.ts";
 import type { GitHubSettings } from "../previews/index.ts";
 import type { BackendSettings } from "../pulumi/index.ts";
-import type { GitSource } from "../source/index.ts";
+import type { GitSource, RepoCredentialOptions } from "../source/index.ts";
 import type { Logger } from "./logger.ts";
 import type { Job, WorkQueue } from "./queue.ts";
 import type { RunMode } from "./stack-run.ts";
@@ -15,6 +15,8 @@ import type { RunMode } from "./stack-run.ts";
 /** How `stackd serve` is started. */
 export interface ServiceOptions {
   repo: string;
+  /** How git authenticates to the repository (a token, an SSH deploy key); else from STACKD_GIT_* variables. */
+  gitCredentials?: RepoCredentialOptions;
   branch?: string;
   dataDir: string;
   backend?: string;

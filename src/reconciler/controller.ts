@@ -64,7 +64,7 @@ export class Controller {
     this.opts = opts;
     this.log = opts.logger;
     this.ledger = openLedger(opts.dataDir);
-    this.source = new GitSource(opts.repo, opts.dataDir);
+    this.source = new GitSource(opts.repo, opts.dataDir, opts.gitCredentials);
     this.backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
     this.notifier = new Notifier(opts.logger);
     const broker = (this.broker = new CredentialBroker({ ...process.env, ...opts.env }));
@@ -156,8 +156,8 @@ export class Controller {
     this.gcTimer.unref();
   }
 
-  /** Removes what nothing needs any more (see collectGarbage) and logs what it freed. */
-  async gc(): Promise<GcReport> {
+  /** Removes what nothing needs any more (see collectGarbage) and logs what it freed, and who asked. */
+  async gc(by = "schedule"): Promise<GcReport> {
     const report = await collectGarbage({
       ledger: this.ledger,
       source: this.source,
@@ -165,7 +165,7 @@ export class Controller {
       head: this.heads.head?.revision ?? null,
       retention: this.heads.settings.retention,
     });
-    this.log.info({ ...report }, "garbage collected");
+    this.log.info({ ...report, by }, "garbage collected");
     return report;
   }
 
@@ -217,13 +217,13 @@ export class Controller {
     return next;
   }
 
-  /** Queues a read-only drift check of a stack at its last applied revision. */
-  async checkDrift(name: string, trigger: Trigger): Promise<Run> {
+  /** Queues a read-only drift check of a stack at its last applied revision (`by`: the API caller). */
+  async checkDrift(name: string, trigger: Trigger, by?: string): Promise<Run> {
     const entry = this.heads.find(name);
     if (!entry) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "not-found" });
     const row = this.ledger.stacks.get(nameOf(entry));
     if (!row?.appliedRevision) throw new StackdError(`${nameOf(entry)} has never been applied: nothing to check for drift yet`, { kind: "conflict" });
-    return this.runs.enqueue(entry, row.appliedRevision, trigger, { mode: "drift" });
+    return this.runs.enqueue(entry, row.appliedRevision, trigger, { mode: "drift", requestedBy: by });
   }
 
   /** Previews a pull request's head (see PullRequestPreviews). */
@@ -236,7 +236,7 @@ export class Controller {
    * first. A name the head does not declare is answered at once, without a
    * fetch: unknown names cost nothing.
    */
-  async reconcileStack(name: string): Promise<Run> {
+  async reconcileStack(name: string, by?: string): Promise<Run> {
     const unknown = () => new StackdError(`no stack named "${name}" at the branch head`, { kind: "not-found" });
     if (this.heads.head && !this.heads.find(name)) throw unknown();
     await this.sync("api").catch(() => {});
@@ -244,7 +244,7 @@ export class Controller {
     const head = this.heads.head;
     if (!entry || !head) throw unknown();
     this.ledger.stacks.resetFailures(nameOf(entry));
-    return this.runs.enqueue(entry, head.revision, "api");
+    return this.runs.enqueue(entry, head.revision, "api", { requestedBy: by });
   }
 
   /** Stops a queued or running run, recorded `cancelled` with who asked (see cancelRun). */
@@ -252,9 +252,9 @@ export class Controller {
     return cancelRun({ ledger: this.ledger, queue: this.queue, aborts: this.aborts, log: this.log }, runId, by);
   }
 
-  /** Applies exactly what a stored preview showed (see Approvals). */
-  approve(runId: string): Promise<Run> {
-    return this.approvals.approve(runId);
+  /** Applies exactly what a stored preview showed (see Approvals); `by` is recorded as the approver. */
+  approve(runId: string, by: string): Promise<Run> {
+    return this.approvals.approve(runId, by);
   }
 
   /** Every stack's sync, health and conditions. */

@@ -9,6 +9,8 @@ export interface EnqueueOptions {
   approvalOf?: string;
   /** Refresh before preview and up: drift remediation. */
   refresh?: boolean;
+  /** The API token's name that asked for it. */
+  requestedBy?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export class RunFactory {
     if (mode === "apply" || mode === "preview") {
       for (const r of ledger.approvals.pending(name)) ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
     }
-    const run = ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf });
+    const run = ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy });
     const head = this.ctx.head();
     const job: StackJob = {
       stack: name,

@@ -2,15 +2,19 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Controller } from "../reconciler/index.ts";
 import { StackdError } from "../support/index.ts";
+import { callerOf } from "./access.ts";
 import { parseQuery } from "./errors.ts";
-import { validSharedSecret } from "./webhook-payloads.ts";
 
 /** What the API routes need. */
 export interface ApiOptions {
   controller: Controller;
-  /** Required as a bearer token on every write when set. */
-  apiToken?: string;
 }
+
+// Who may call what (see README's security section): reads need `read`,
+// starting and stopping work `operate`, approvals and garbage collection `admin`.
+const READ = { config: { access: "read" } } as const;
+const OPERATE = { config: { access: "operate" } } as const;
+const ADMIN = { config: { access: "admin" } } as const;
 
 const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "blocked", "skipped", "interrupted", "awaiting_approval", "approved", "superseded", "cancelled"] as const;
 
@@ -30,14 +34,9 @@ type Named = { Params: { name?: string; project?: string; stack?: string } };
 /** A stack's name from either route form: /stacks/:name or /stacks/:project/:stack. */
 const stackParam = (req: FastifyRequest<Named>) => (req.params.project ? `${req.params.project}/${req.params.stack}` : req.params.name!);
 
-/** The JSON API under /api: stacks, runs, drift, previews, approvals. */
+/** The JSON API under /api: stacks, runs, drift, previews, approvals. Every route declares its role. */
 export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise<void> {
   const { controller } = opts;
-
-  function authorizeWrite(req: FastifyRequest): void {
-    if (!opts.apiToken || validSharedSecret(`Bearer ${opts.apiToken}`, req.headers.authorization)) return;
-    throw new StackdError("a bearer token is required: Authorization: Bearer <STACKD_API_TOKEN>", { kind: "auth" });
-  }
 
   const findStack = (name: string) => controller.status().find((s) => s.name === name || s.stack === name);
   const stackOr404 = (name: string) => {
@@ -46,27 +45,25 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
     return s;
   };
 
-  app.get("/api/stacks", async () => ({ ...controller.info(), stacks: controller.status() }));
+  app.get("/api/stacks", READ, async () => ({ ...controller.info(), stacks: controller.status() }));
 
   for (const route of ["/api/stacks/:name", "/api/stacks/:project/:stack"]) {
-    app.get<Named>(route, async (req) => stackOr404(stackParam(req)));
-    app.post<Named>(`${route}/reconcile`, async (req, reply) => {
-      authorizeWrite(req);
-      return reply.code(202).send(await controller.reconcileStack(stackParam(req)));
+    app.get<Named>(route, READ, async (req) => stackOr404(stackParam(req)));
+    app.post<Named>(`${route}/reconcile`, OPERATE, async (req, reply) => {
+      return reply.code(202).send(await controller.reconcileStack(stackParam(req), callerOf(req)));
     });
-    app.get<Named>(`${route}/drift`, async (req) => {
+    app.get<Named>(`${route}/drift`, READ, async (req) => {
       const s = stackOr404(stackParam(req));
       return { stack: s.name, health: s.health, lastCheck: s.lastDriftCheck, episodes: controller.ledger.drift.list({ stack: s.name, limit: 20 }) };
     });
-    app.post<Named>(`${route}/drift`, async (req, reply) => {
-      authorizeWrite(req);
-      return reply.code(202).send(await controller.checkDrift(stackParam(req), "api"));
+    app.post<Named>(`${route}/drift`, OPERATE, async (req, reply) => {
+      return reply.code(202).send(await controller.checkDrift(stackParam(req), "api", callerOf(req)));
     });
   }
 
-  app.get("/api/drift", async () => ({ open: controller.ledger.drift.list({ status: "open" }) }));
+  app.get("/api/drift", READ, async () => ({ open: controller.ledger.drift.list({ status: "open" }) }));
 
-  app.get("/api/previews", async (req) => {
+  app.get("/api/previews", READ, async (req) => {
     const q = parseQuery(PreviewsQuery, req.query);
     // The list leaves the bulky bodies out; /api/previews/:id has them.
     const previews = controller.ledger.previews.list({ pr: q.pr, limit: q.limit }).map(({ report, markdown: _markdown, ...p }) => ({
@@ -75,35 +72,30 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
     }));
     return { previews };
   });
-  app.get<{ Params: { id: string } }>("/api/previews/:id", async (req) => {
+  app.get<{ Params: { id: string } }>("/api/previews/:id", READ, async (req) => {
     const preview = controller.ledger.previews.get(req.params.id);
     if (!preview) throw new StackdError(`no preview ${req.params.id}`, { kind: "not-found" });
     return preview;
   });
 
-  app.get("/api/runs", async (req) => {
+  app.get("/api/runs", READ, async (req) => {
     const q = parseQuery(RunsQuery, req.query);
     const stack = q.stack ? (findStack(q.stack)?.name ?? q.stack) : undefined;
     return { runs: controller.ledger.runs.list({ stack, limit: q.limit, status: q.status }) };
   });
-  app.get<{ Params: { id: string } }>("/api/runs/:id", async (req) => {
+  app.get<{ Params: { id: string } }>("/api/runs/:id", READ, async (req) => {
     const run = controller.ledger.runs.get(req.params.id);
     if (!run) throw new StackdError(`no run ${req.params.id}`, { kind: "not-found" });
     return run;
   });
 
-  app.post<{ Params: { id: string } }>("/api/runs/:id/cancel", async (req, reply) => {
-    authorizeWrite(req);
-    return reply.code(202).send(controller.cancel(req.params.id, "api"));
+  app.post<{ Params: { id: string } }>("/api/runs/:id/cancel", OPERATE, async (req, reply) => {
+    return reply.code(202).send(controller.cancel(req.params.id, callerOf(req)));
   });
 
-  app.post("/api/gc", async (req) => {
-    authorizeWrite(req);
-    return controller.gc();
-  });
+  app.post("/api/gc", ADMIN, async (req) => controller.gc(callerOf(req)));
 
-  app.post<{ Params: { runId: string } }>("/api/approvals/:runId", async (req, reply) => {
-    authorizeWrite(req);
-    return reply.code(202).send(await controller.approve(req.params.runId));
+  app.post<{ Params: { runId: string } }>("/api/approvals/:runId", ADMIN, async (req, reply) => {
+    return reply.code(202).send(await controller.approve(req.params.runId, callerOf(req)));
   });
 }

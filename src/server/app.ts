@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from "fastify";
+import type { TokenRegistry } from "../access/index.ts";
 import type { Controller } from "../reconciler/index.ts";
 import { mask } from "../support/index.ts";
+import { guardRoutes, type RouteAccess } from "./access.ts";
 import { apiRoutes } from "./api.ts";
 import { httpError, sendError } from "./errors.ts";
 import { metricsRoutes } from "./metrics.ts";
@@ -9,8 +11,14 @@ import { webhookRoutes } from "./webhooks.ts";
 /** How the HTTP server is set up. */
 export interface ServerOptions {
   controller: Controller;
-  /** Required as a bearer token on every write to /api when set. */
-  apiToken?: string;
+  /** The bearer tokens the API accepts, with their roles. */
+  tokens: TokenRegistry;
+  /** Failed authentications per address and minute before it is refused with 429 (default 20). */
+  failureLimit?: number;
+  /** Serve /metrics without a token. */
+  metricsPublic?: boolean;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
   /** GitHub's webhook secret, and the generic webhook's shared secret. Webhooks are refused without it. */
   webhookSecret?: string;
   /** Largest accepted request body, bytes. */
@@ -22,12 +30,17 @@ declare module "fastify" {
   interface FastifyRequest {
     rawBody?: Buffer;
   }
+  interface FastifyInstance {
+    /** Every route with who may call it. */
+    routeAccess: RouteAccess[];
+  }
 }
 
 /** The HTTP face of the service: one fastify plugin per area (API, webhooks, metrics and probes). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
-  const app = Fastify({ bodyLimit, logger: opts.logger ?? false });
+  const app = Fastify({ bodyLimit, logger: opts.logger ?? false, ...(opts.tls ? { https: opts.tls } : {}) }) as unknown as FastifyInstance;
+  app.decorate("routeAccess", guardRoutes(app, opts));
 
   // Signatures are computed over the exact bytes received, so the raw body is kept.
   app.addContentTypeParser(["application/json", "application/x-www-form-urlencoded", "text/plain"], { parseAs: "buffer" }, (req, body, done) => {
@@ -42,7 +55,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   await app.register(metricsRoutes, { controller: opts.controller });
-  await app.register(apiRoutes, { controller: opts.controller, apiToken: opts.apiToken });
+  await app.register(apiRoutes, { controller: opts.controller });
   await app.register(webhookRoutes, { controller: opts.controller, webhookSecret: opts.webhookSecret });
   return app;
 }

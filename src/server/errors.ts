@@ -3,7 +3,7 @@ import { z } from "zod";
 import { StackdError, mask, messageOf, type ErrorKind } from "../support/index.ts";
 
 /** The one mapping from what went wrong to the HTTP status that says so. */
-const STATUS: Record<ErrorKind, number> = { usage: 400, config: 409, "not-found": 404, conflict: 409, auth: 401, runtime: 500 };
+const STATUS: Record<ErrorKind, number> = { usage: 400, config: 409, "not-found": 404, conflict: 409, auth: 401, forbidden: 403, throttled: 429, runtime: 500 };
 
 /** An error body, masked like every response. */
 export function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {

@@ -40,18 +40,22 @@ export function createMetrics(controller: Controller): Registry {
   return registry;
 }
 
-/** /metrics for Prometheus, and the probes: /healthz (up) and /readyz (a revision is fetched). */
+/**
+ * /metrics for Prometheus (a read token unless --metrics-public), and the
+ * probes anyone may call: /healthz (up) and /readyz (a revision is fetched).
+ * The probes answer one word: no URL or error reaches a stranger.
+ */
 export async function metricsRoutes(app: FastifyInstance, opts: { controller: Controller }): Promise<void> {
   const { controller } = opts;
   const metrics = createMetrics(controller);
-  app.get("/metrics", async (_req, reply) => {
+  app.get("/metrics", { config: { access: "read" } }, async (_req, reply) => {
     reply.header("content-type", metrics.contentType);
     return metrics.metrics();
   });
-  app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async (_req, reply) => {
-    const info = controller.info();
-    if (!info.head) return reply.code(503).send({ ready: false, reason: info.syncError ?? "no revision fetched yet" });
-    return { ready: true, head: info.head };
+  const PUBLIC = { config: { access: "public" } } as const;
+  app.get("/healthz", PUBLIC, async (_req, reply) => reply.type("text/plain").send("up"));
+  app.get("/readyz", PUBLIC, async (_req, reply) => {
+    const ready = !!controller.info().head;
+    return reply.code(ready ? 200 : 503).type("text/plain").send(ready ? "ready" : "unready");
   });
 }

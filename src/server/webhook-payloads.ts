@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 
 /** The fields of a GitHub push event stackd uses. */
@@ -26,10 +26,14 @@ export const GitPushSchema = z
   })
   .nullable();
 
+/**
+ * Equality in constant time, lengths included: both sides are hashed first,
+ * so the comparison always runs over 32 bytes and a wrong length takes as
+ * long to refuse as a wrong byte.
+ */
 function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const digest = (v: string) => createHash("sha256").update(v).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 /** GitHub's X-Hub-Signature-256: "sha256=" + HMAC-SHA256 of the raw body. */

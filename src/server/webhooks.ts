@@ -40,10 +40,18 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
     return { accepted: true, receivedAt, ...detail };
   };
 
-  app.post("/webhooks/github", async (req, reply) => {
+  // Webhooks authenticate by their own signature, not a bearer token.
+  const PUBLIC = { config: { access: "public" } } as const;
+
+  app.post("/webhooks/github", PUBLIC, async (req, reply) => {
     const signature = req.headers["x-hub-signature-256"] as string | undefined;
     if (!validGithubSignature(secret(), req.rawBody ?? Buffer.alloc(0), signature)) {
       throw auth(signature ? "X-Hub-Signature-256 does not match the body" : "X-Hub-Signature-256 header missing");
+    }
+    // A signed delivery is accepted once: a captured one replayed queues nothing.
+    const delivery = req.headers["x-github-delivery"];
+    if (typeof delivery === "string" && delivery !== "" && !controller.ledger.deliveries.accept(delivery)) {
+      return reply.code(200).send({ duplicate: true, delivery });
     }
     const event = String(req.headers["x-github-event"] ?? "");
     const body = parseJson(req);
@@ -70,7 +78,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
     return reply.code(202).send(accepted({ revision: push.data.after }));
   });
 
-  app.post("/webhooks/git", async (req, reply) => {
+  app.post("/webhooks/git", PUBLIC, async (req, reply) => {
     if (!validSharedSecret(secret(), req.headers["x-stackd-secret"] as string | undefined)) throw auth("X-Stackd-Secret header missing or wrong");
     const push = GitPushSchema.safeParse(parseJson(req));
     if (!push.success) throw usage(zodReason(push.error));

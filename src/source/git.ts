@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
-import { registerSecret } from "../support/index.ts";
-import { StackdError, messageOf, shortHash } from "../support/index.ts";
+import { StackdError, messageOf, registerSecret, shortHash } from "../support/index.ts";
+import { redactUrl, repoAccess, type RepoCredentialOptions } from "./credentials.ts";
 
 /** A repository address as the user wrote it: a URL or a local path. */
 function normalizeRepo(repo: string): string {
@@ -12,7 +12,20 @@ function normalizeRepo(repo: string): string {
 
 function firstLine(text: string): string {
   const lines = text.split("\n").map((l) => l.replace(/^(fatal|error): /, "").trim()).filter(Boolean);
-  return lines.find((l) => !l.startsWith("Cloning into")) ?? lines[0] ?? "unknown git error";
+  return redactUrl(lines.find((l) => !l.startsWith("Cloning into")) ?? lines[0] ?? "unknown git error");
+}
+
+/**
+ * simple-git strips GIT_* variables from git's environment unless they are
+ * named, and refuses credential helpers and SSH commands unless allowed:
+ * stackd's own variables and the operator's (GIT_SSL_CAINFO, say) are meant.
+ */
+function gitEnvironment(own: Record<string, string>): { env: Record<string, string>; allow: string[] } {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // A service has nobody to type a password: fail instead of waiting for one.
+  Object.assign(env, own, { GIT_TERMINAL_PROMPT: "0" });
+  return { env, allow: Object.keys(env).filter((k) => /^(git_|ssh_askpass$|editor$|visual$|pager$|prefix$)/i.test(k)) };
 }
 
 /**
@@ -21,21 +34,27 @@ function firstLine(text: string): string {
  * one per revision, so runs of different revisions never share files.
  */
 export class GitSource {
+  /** The repository as shown anywhere: credentials replaced by ***. */
   readonly repo: string;
+  /** The repository as git is given it: no credentials. */
+  private readonly url: string;
+  private readonly env: { env: Record<string, string>; allow: string[] };
+  private originChecked = false;
   private readonly mirror: string;
   private readonly worktrees: string;
   /** git refuses concurrent ref and worktree updates in one repository: those calls take turns. */
   private turn: Promise<unknown> = Promise.resolve();
 
-  constructor(repo: string, dataDir: string) {
-    this.repo = normalizeRepo(repo);
-    // A token in the URL (https://x-access-token:TOKEN@host/...) is a secret like any other.
-    if (URL.canParse(this.repo)) registerSecret(decodeURIComponent(new URL(this.repo).password) || undefined);
-    const key = shortHash(this.repo);
+  constructor(repo: string, dataDir: string, credentials: RepoCredentialOptions = {}) {
+    const access = repoAccess(normalizeRepo(repo), credentials);
+    // A token in the URL or the environment is a secret like any other.
+    for (const s of access.secrets) registerSecret(s);
+    this.repo = access.display;
+    this.url = access.url;
+    this.env = gitEnvironment(access.env);
+    const key = shortHash(this.url);
     this.mirror = path.join(dataDir, "repos", `${key}.git`);
     this.worktrees = path.join(dataDir, "worktrees", key);
-    // A service has nobody to type a password: fail instead of waiting for one.
-    process.env.GIT_TERMINAL_PROMPT = "0";
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -45,7 +64,12 @@ export class GitSource {
   }
 
   private git(dir?: string): SimpleGit {
-    return simpleGit({ baseDir: dir ?? this.mirror, timeout: { block: 120_000 } });
+    return simpleGit({
+      baseDir: dir ?? this.mirror,
+      timeout: { block: 120_000 },
+      allowEnvironment: this.env.allow,
+      unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeCredentialHelper: true, allowUnsafeSshCommand: true },
+    }).env(this.env.env);
   }
 
   /** Brings the mirror up to date with the remote, cloning it the first time. */
@@ -56,11 +80,15 @@ export class GitSource {
   private async fetchNow(): Promise<void> {
     try {
       if (fs.existsSync(path.join(this.mirror, "HEAD"))) {
+        // A mirror an older stackd cloned may hold a token in its config: the address is set anew.
+        if (!this.originChecked) await this.git().raw(["remote", "set-url", "origin", this.url]);
+        this.originChecked = true;
         await this.git().fetch(["--prune", "origin"]);
       } else {
         fs.mkdirSync(path.dirname(this.mirror), { recursive: true });
         fs.rmSync(this.mirror, { recursive: true, force: true });
-        await simpleGit({ timeout: { block: 120_000 } }).clone(this.repo, this.mirror, ["--mirror", "--quiet"]);
+        await this.git(path.dirname(this.mirror)).clone(this.url, this.mirror, ["--mirror", "--quiet"]);
+        this.originChecked = true;
       }
     } catch (err) {
       throw new StackdError(`cannot fetch: ${firstLine(messageOf(err))}; check the URL or path and that it is reachable`, {

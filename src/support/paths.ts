@@ -43,3 +43,19 @@ export function dirSize(dir: string): number {
   }
   return total;
 }
+
+/**
+ * Makes a directory its owner's alone (0700), creating it when missing, and
+ * makes everything this process creates from now on owner-only (umask 077):
+ * the data dir holds state, the ledger and tokens.
+ */
+export function privateDir(dir: string): void {
+  process.umask(0o077);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  // Files an earlier version left readable by others are closed too (the ledger, serve.json).
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isFile()) fs.chmodSync(path.join(dir, e.name), fs.statSync(path.join(dir, e.name)).mode & 0o700);
+    else if (e.isDirectory()) fs.chmodSync(path.join(dir, e.name), 0o700);
+  }
+}

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
+import { TokenRegistry } from "../../src/access/index.ts";
 import { Controller, type Logger } from "../../src/reconciler/index.ts";
 import { buildServer, githubSignature } from "../../src/server/index.ts";
 import type { Run } from "../../src/ledger/index.ts";
@@ -12,6 +13,8 @@ import { createSampleRepo, type SampleRepo } from "./sample-repo.ts";
 
 export const WEBHOOK_SECRET = "test-webhook-secret-7f3a";
 export const GITHUB_TOKEN = "ghp_testtoken_5a1b";
+/** The admin token every test service accepts (named "tester" in the ledger). */
+export const ADMIN_TOKEN = "stackd_test-admin-token-91c4";
 
 /** The sample repo (with extra files) pushed to a bare repository served by git daemon. */
 export async function servedSampleRepo(extra: Record<string, string> = {}): Promise<{ repo: SampleRepo; url: string; daemon: GitDaemon; push(): string }> {
@@ -42,6 +45,8 @@ export interface TestService {
   logs: string[];
   stop(): Promise<void>;
   runs(stack?: string): Run[];
+  /** A call to the API with the admin token (or `token`; null for none). */
+  api(route: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
   /** Sends a signed GitHub push webhook for the branch head. */
   pushWebhook(revision: string, secret?: string): Promise<Response>;
   /** Sends a signed GitHub pull_request webhook. */
@@ -53,7 +58,6 @@ export async function startService(o: {
   dataDir: string;
   env: Record<string, string>;
   pollIntervalMs?: number;
-  apiToken?: string;
   githubUrl?: string;
 }): Promise<TestService> {
   const logs: string[] = [];
@@ -67,7 +71,8 @@ export async function startService(o: {
     logger,
     github: o.githubUrl ? { token: GITHUB_TOKEN, baseUrl: o.githubUrl } : undefined,
   });
-  const app = await buildServer({ controller, webhookSecret: WEBHOOK_SECRET, apiToken: o.apiToken });
+  const tokens = new TokenRegistry({ held: [{ name: "tester", role: "admin", token: ADMIN_TOKEN }] });
+  const app = await buildServer({ controller, tokens, webhookSecret: WEBHOOK_SECRET });
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   await controller.start();
   return {
@@ -76,6 +81,10 @@ export async function startService(o: {
     app,
     logs,
     runs: (stack) => controller.ledger.runs.list({ stack, limit: 1000 }),
+    api(route, init = {}) {
+      const { token = ADMIN_TOKEN, ...rest } = init;
+      return fetch(`${url}${route}`, { ...rest, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(rest.headers as Record<string, string>) } });
+    },
     async stop() {
       await app.close();
       await controller.stop(60_000);

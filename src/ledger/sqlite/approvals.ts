@@ -1,11 +1,14 @@
+import type { DatabaseSync } from "node:sqlite";
 import type { ApprovalsRepository, RunsRepository } from "../repositories.ts";
 import type { Run } from "../types.ts";
 
 /** Approvals kept on the preview runs themselves: awaiting_approval, then approved or superseded. */
 export class SqliteApprovals implements ApprovalsRepository {
   private readonly runs: RunsRepository;
+  private readonly db: DatabaseSync;
 
-  constructor(runs: RunsRepository) {
+  constructor(db: DatabaseSync, runs: RunsRepository) {
+    this.db = db;
     this.runs = runs;
   }
 
@@ -13,8 +16,9 @@ export class SqliteApprovals implements ApprovalsRepository {
     return this.runs.list({ stack, status: "awaiting_approval" });
   }
 
-  approve(runId: string): void {
+  approve(runId: string, by: string): void {
     this.runs.setStatus(runId, "approved");
+    this.db.prepare("UPDATE runs SET approved_by = ? WHERE id = ?").run(by, runId);
   }
 
   supersede(runId: string, reason: string): void {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Ledger } from "../repositories.ts";
 import { SqliteApprovals } from "./approvals.ts";
+import { SqliteDeliveries } from "./deliveries.ts";
 import { SqliteDrift } from "./drift.ts";
 import { SqliteMeta } from "./meta.ts";
 import { migrate } from "./migrations.ts";
@@ -24,9 +25,10 @@ export function openSqliteLedger(file: string): Ledger {
     runs,
     stacks: new SqliteStacks(db),
     drift: new SqliteDrift(db),
-    approvals: new SqliteApprovals(runs),
+    approvals: new SqliteApprovals(db, runs),
     previews: new SqlitePreviews(db),
     meta: new SqliteMeta(db),
+    deliveries: new SqliteDeliveries(db),
     schemaVersion,
     compact: () => db.exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;"),
     close: () => db.close(),

@@ -80,6 +80,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN runtime TEXT;
   ALTER TABLE runs ADD COLUMN plugins TEXT;
   `,
+  // 3: who asked for a run and who approved it (API token names); webhook deliveries seen.
+  `
+  ALTER TABLE runs ADD COLUMN requested_by TEXT;
+  ALTER TABLE runs ADD COLUMN approved_by TEXT;
+  CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, received_at TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (received_at);
+  `,
 ];
 
 /**

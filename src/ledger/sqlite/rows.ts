@@ -34,6 +34,8 @@ export function toRun(r: Row): Run {
     approvalOf: (r.approval_of as string) ?? null,
     runtime: (r.runtime as string) ?? null,
     plugins: parse(r.plugins),
+    requestedBy: (r.requested_by as string) ?? null,
+    approvedBy: (r.approved_by as string) ?? null,
   };
 }
 

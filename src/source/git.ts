@@ -15,6 +15,9 @@ function firstLine(text: string): string {
   return redactUrl(lines.find((l) => !l.startsWith("Cloning into")) ?? lines[0] ?? "unknown git error");
 }
 
+/** Programs git would start for a person at a terminal; a service has none (npm sets EDITOR, for one). */
+const INTERACTIVE = /^(editor|visual|pager|git_editor|git_pager|git_sequence_editor|git_askpass|ssh_askpass|git_external_diff)$/i;
+
 /**
  * simple-git strips GIT_* variables from git's environment unless they are
  * named, and refuses credential helpers and SSH commands unless allowed:
@@ -22,10 +25,10 @@ function firstLine(text: string): string {
  */
 function gitEnvironment(own: Record<string, string>): { env: Record<string, string>; allow: string[] } {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERACTIVE.test(k)) env[k] = v;
   // A service has nobody to type a password: fail instead of waiting for one.
   Object.assign(env, own, { GIT_TERMINAL_PROMPT: "0" });
-  return { env, allow: Object.keys(env).filter((k) => /^(git_|ssh_askpass$|editor$|visual$|pager$|prefix$)/i.test(k)) };
+  return { env, allow: Object.keys(env).filter((k) => /^(git_|prefix$)/i.test(k)) };
 }
 
 /**
@@ -68,7 +71,16 @@ export class GitSource {
       baseDir: dir ?? this.mirror,
       timeout: { block: 120_000 },
       allowEnvironment: this.env.allow,
-      unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeCredentialHelper: true, allowUnsafeSshCommand: true },
+      // The operator's own settings (GIT_CONFIG_GLOBAL, GIT_PROXY_COMMAND, ...) are trusted like stackd's.
+      unsafe: {
+        allowUnsafeConfigEnvCount: true,
+        allowUnsafeCredentialHelper: true,
+        allowUnsafeSshCommand: true,
+        allowUnsafeConfigPaths: true,
+        allowUnsafeExec: true,
+        allowUnsafeGitProxy: true,
+        allowUnsafeTemplateDir: true,
+      },
     }).env(this.env.env);
   }
 

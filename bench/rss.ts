@@ -32,8 +32,11 @@ git("commit", "-qm", "fleet");
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
+const token = "stackd_bench-rss-token";
+const auth = { headers: { authorization: `Bearer ${token}` } };
 const proc = spawn(process.execPath, [path.join(installRoot, "bin", "stackd.js"), "serve", "--repo", repo, "--data-dir", path.join(work, "data"), "--port", String(port)], {
   stdio: "ignore",
+  env: { ...process.env, STACKD_API_TOKEN: token },
 });
 let peak = 0;
 const started = Date.now();
@@ -41,14 +44,14 @@ try {
   for (;;) {
     await new Promise((r) => setTimeout(r, 500));
     peak = Math.max(peak, rssKiB(proc.pid!));
-    const body = await fetch(`${url}/api/stacks`).then((r) => r.json() as Promise<{ stacks: { sync: string; lastResult: string | null }[] }>).catch(() => undefined);
+    const body = await fetch(`${url}/api/stacks`, auth).then((r) => r.json() as Promise<{ stacks: { sync: string; lastResult: string | null }[] }>).catch(() => undefined);
     if (body && body.stacks.length === STACKS && body.stacks.every((s) => s.lastResult !== null)) break;
     if (Date.now() - started > 1_800_000) throw new Error("timed out");
   }
   const seconds = (Date.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 2000));
   const idle = rssKiB(proc.pid!);
-  const body = (await (await fetch(`${url}/api/stacks`)).json()) as { stacks: { lastResult: string }[] };
+  const body = (await (await fetch(`${url}/api/stacks`, auth)).json()) as { stacks: { lastResult: string }[] };
   const ok = body.stacks.filter((s) => s.lastResult === "succeeded").length;
   console.log(`${STACKS} stacks registered, ${ok} applied in ${seconds.toFixed(0)} s at parallelism 2`);
   console.log(`stackd serve RSS: peak ${(peak / 1024).toFixed(0)} MiB while applying, ${(idle / 1024).toFixed(0)} MiB idle afterwards`);

@@ -33,9 +33,11 @@ const emu = await startEmulator();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-demo-"));
 const dataDir = path.join(work, "data");
 const secret = `demo-${Math.random().toString(36).slice(2)}`;
+// The API's admin token for this demo (the CLI beside the service sends it too).
+const apiToken = `stackd_demo-${Math.random().toString(36).slice(2)}`;
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const env = { ...process.env, ...emu.env, STACKD_WEBHOOK_SECRET: secret };
+const env = { ...process.env, ...emu.env, STACKD_WEBHOOK_SECRET: secret, STACKD_API_TOKEN: apiToken };
 const cli = (...args: string[]) => execFileSync(process.execPath, [stackdBin, ...args, "--data-dir", dataDir], { env, encoding: "utf8" });
 const repo = createSampleRepo(work);
 say(`AWS emulator:      ${emu.endpoint}`);
@@ -50,7 +52,7 @@ const service = spawn(process.execPath, [stackdBin, "serve", "--repo", repo.dir,
 });
 try {
   const synced = (revision: string) => async () => {
-    const body = (await (await fetch(`${url}/api/stacks`)).json()) as StacksBody;
+    const body = (await (await fetch(`${url}/api/stacks`, { headers: { authorization: `Bearer ${apiToken}` } })).json()) as StacksBody;
     return body.head === revision && body.stacks.length > 0 && body.stacks.every((s) => s.appliedRevision === revision) ? body : undefined;
   };
   say(`== stackd serve on ${url}: first apply of every stack`);

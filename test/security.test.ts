@@ -181,33 +181,38 @@ describe("a service on a repository with a token in its URL", () => {
     const registered = app.routeAccess.map((r) => `${r.access.padEnd(7)} ${r.method} ${r.url}`).sort();
     await app.close();
     controller.ledger.close();
-    const TABLE: Record<string, "public" | "read" | "operate" | "admin"> = {
-      "GET /healthz": "public",
-      "GET /readyz": "public",
-      "POST /webhooks/github": "public",
-      "POST /webhooks/git": "public",
-      "GET /metrics": "read",
-      "GET /api/stacks": "read",
-      "GET /api/stacks/:name": "read",
-      "GET /api/stacks/:project/:stack": "read",
-      "GET /api/stacks/:name/drift": "read",
-      "GET /api/stacks/:project/:stack/drift": "read",
-      "GET /api/drift": "read",
-      "GET /api/previews": "read",
-      "GET /api/previews/:id": "read",
-      "GET /api/runs": "read",
-      "GET /api/runs/:id": "read",
-      "POST /api/stacks/:name/reconcile": "operate",
-      "POST /api/stacks/:project/:stack/reconcile": "operate",
-      "POST /api/stacks/:name/drift": "operate",
-      "POST /api/stacks/:project/:stack/drift": "operate",
-      "POST /api/runs/:id/cancel": "operate",
-      "POST /api/gc": "admin",
-      "POST /api/approvals/:runId": "admin",
+    // Who may call each route, and what a caller who may gets (with the
+    // parameters below: no preview exists, :id is a preview awaiting approval (nothing
+    // to cancel), run_none is no run, nothing was ever applied).
+    const TABLE: Record<string, [access: "public" | "read" | "operate" | "admin", allowed: number]> = {
+      "GET /healthz": ["public", 200],
+      "GET /readyz": ["public", 200],
+      "POST /webhooks/github": ["public", 401],
+      "POST /webhooks/git": ["public", 401],
+      "GET /metrics": ["read", 200],
+      "GET /api/stacks": ["read", 200],
+      "GET /api/stacks/:name": ["read", 200],
+      "GET /api/stacks/:project/:stack": ["read", 200],
+      "GET /api/stacks/:name/drift": ["read", 200],
+      "GET /api/stacks/:project/:stack/drift": ["read", 200],
+      "GET /api/drift": ["read", 200],
+      "GET /api/previews": ["read", 200],
+      "GET /api/previews/:id": ["read", 404],
+      "GET /api/runs": ["read", 200],
+      "GET /api/runs/:id": ["read", 200],
+      "POST /api/stacks/:name/reconcile": ["operate", 202],
+      "POST /api/stacks/:project/:stack/reconcile": ["operate", 202],
+      "POST /api/stacks/:name/drift": ["operate", 409],
+      "POST /api/stacks/:project/:stack/drift": ["operate", 409],
+      "POST /api/runs/:id/cancel": ["operate", 409],
+      "POST /api/gc": ["admin", 200],
+      "POST /api/approvals/:runId": ["admin", 404],
     };
-    expect(registered).toEqual(Object.entries(TABLE).map(([route, access]) => `${access.padEnd(7)} ${route}`).sort());
+    expect(registered).toEqual(Object.entries(TABLE).map(([route, [access]]) => `${access.padEnd(7)} ${route}`).sort());
 
-    const runId = await waitFor("a first run", async () => (JSON.parse((await get(`${url}/api/runs?limit=1`, tokens.owner)).body) as { runs: { id: string }[] }).runs[0]?.id);
+    const awaiting = async () => (JSON.parse((await get(`${url}/api/runs?status=awaiting_approval`, tokens.owner)).body) as { runs: { id: string }[] }).runs[0]?.id;
+    const runId = await waitFor("a preview awaiting approval", awaiting);
+    // :id names that run (no preview has its id); :runId no run at all.
     const params: Record<string, string> = { name: "dev", project: "sample-infra", stack: "dev", id: runId, runId: "run_none" };
     const callers = [
       { who: "no token", token: undefined, rank: -1 },
@@ -218,18 +223,21 @@ describe("a service on a repository with a token in its URL", () => {
     ];
     const RANK = { public: -1, read: 0, operate: 1, admin: 2 } as const;
     let calls = 0;
-    for (const [route, access] of Object.entries(TABLE)) {
-      if (access === "public") continue;
+    for (const [route, [access, allowed]] of Object.entries(TABLE)) {
+      if (access === "public") {
+        const res = await fetch(`${url}${route.split(" ")[1]}`, { method: route.split(" ")[0] });
+        expect(res.status, `${route} without a token`).toBe(allowed);
+        continue;
+      }
       const [method, pattern] = route.split(" ") as [string, string];
       const target = pattern.replace(/:(\w+)/g, (_, p: string) => params[p]!);
       for (const c of callers) {
         const res = await fetch(`${url}${target}`, { method, headers: c.token ? { authorization: `Bearer ${c.token}` } : {} });
         const body = await res.text();
         calls++;
-        const expected = c.rank < 0 ? 401 : c.rank < RANK[access] ? 403 : "allowed";
-        const got = res.status === 401 || res.status === 403 ? res.status : res.status < 500 ? "allowed" : res.status;
-        expect(got, `${route} by ${c.who}: ${res.status} ${body}`).toBe(expected);
-        if (method === "POST" && route.endsWith("/reconcile") && expected === "allowed") {
+        const expected = c.rank < 0 ? 401 : c.rank < RANK[access] ? 403 : allowed;
+        expect(res.status, `${route} by ${c.who}: ${body}`).toBe(expected);
+        if (method === "POST" && route.endsWith("/reconcile") && expected === 202) {
           // Mutating calls record the token's name on the run.
           expect((JSON.parse(body) as { requestedBy: string }).requestedBy).toBe(c.who);
         }

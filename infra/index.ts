@@ -1,6 +1,7 @@
 // The sample infrastructure: one bucket, one queue and one parameter per stack.
 import * as pulumi from "@pulumi/pulumi";
 import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { SSMClient, GetParameterCommand } from "@aws-sdk/client-ssm";
 import { clientConfig } from "./aws";
 import { Bucket } from "./bucket";
 import { Queue } from "./queue";
@@ -16,10 +17,17 @@ const tags = {
     stack,
 };
 
+// An input the program reads from the cloud, not from git: the value of an
+// SSM parameter, named by `lookupTag`, becomes the bucket's `lookedUp` tag.
+const lookupTag = config.get("lookupTag");
+const lookedUp: pulumi.Input<Record<string, string>> = lookupTag
+    ? new SSMClient(clientConfig()).send(new GetParameterCommand({ Name: lookupTag })).then((r) => ({ lookedUp: r.Parameter?.Value ?? "" }))
+    : {};
+
 const bucket = new Bucket("data", {
     bucketName: `${prefix}-${stack}-data`,
     versioning: true,
-    tags: { ...tags, dataClass: config.get("dataClass") ?? "internal" },
+    tags: pulumi.all([lookedUp]).apply(([extra]) => ({ ...tags, dataClass: config.get("dataClass") ?? "internal", ...extra })),
 });
 
 const queue = new Queue("jobs", {

@@ -2,6 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { PutParameterCommand } from "@aws-sdk/client-ssm";
+import { loadToolchain, resolveBackend } from "../src/pulumi/index.ts";
 import { startEmulator, type Emulator } from "./testkit/emulator.ts";
 import { cloud } from "./testkit/aws.ts";
 import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
@@ -13,6 +17,16 @@ let emu: Emulator;
 let served: Awaited<ReturnType<typeof servedSampleRepo>>;
 let svc: TestService;
 let aws: ReturnType<typeof cloud>;
+let dataDir: string;
+
+/** The pulumi CLI as a person runs it by hand against the service's backend. */
+async function pulumiCli(args: string[]): Promise<void> {
+  const tc = await loadToolchain();
+  const backend = resolveBackend(dataDir);
+  await promisify(execFile)(path.join(tc.binDir, "pulumi"), [...args, "--non-interactive"], {
+    env: { ...process.env, PULUMI_BACKEND_URL: backend.backendUrl, PULUMI_CONFIG_PASSPHRASE: backend.passphrase, PULUMI_HOME: backend.pulumiHome, PULUMI_SKIP_UPDATE_CHECK: "true" },
+  });
+}
 
 const approve = (runId: string, token?: string | null) => svc.api(`/api/approvals/${runId}`, { method: "POST", token });
 
@@ -25,7 +39,7 @@ beforeAll(async () => {
   aws = cloud(emu);
   served = await servedSampleRepo({ "stackd.yaml": STACKD_YAML });
   served.push();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-approve-"));
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-approve-"));
   svc = await startService({ repo: served.url, dataDir, env: emu.env });
 });
 
@@ -93,7 +107,7 @@ describe("manual apply mode", () => {
     await waitFor("second change applied", async () => (await aws.bucketTags("stackd-sample-prod-data")).dataClass === "second");
   });
 
-  it("refuses an approval when the stack's state changed since the preview", async () => {
+  it("an approval after the state changed outside stackd applies nothing and queues a new preview", async () => {
     const prodFile = "stacks/Pulumi.prod.yaml";
     served.repo.commit({ [prodFile]: served.repo.read(prodFile).replace("dataClass: second", "dataClass: third") }, "prod third");
     const third = served.push();
@@ -102,15 +116,68 @@ describe("manual apply mode", () => {
       const r = awaiting();
       return r?.revision === third ? r : undefined;
     });
-    // Someone tags the bucket by hand; a drift check finds it and prod adopts the cloud's value, which moves its state on.
-    await aws.tagBucket("stackd-sample-prod-data", { ...(await aws.bucketTags("stackd-sample-prod-data")), owner: "someone-else" });
-    const check = (await (await svc.api(`/api/stacks/sample-infra/prod/drift`, { method: "POST" })).json()) as { id: string };
-    const adopted = await waitFor("the adopt run", () => svc.runs("sample-infra/prod").find((r) => r.kind === "refresh" && r.id !== check.id && r.status === "succeeded"));
-    expect([svc.controller.ledger.runs.get(check.id)!.status, adopted.trigger]).toEqual(["succeeded", "schedule"]);
+    expect(preview.planDigest).toMatch(/^[0-9a-f]{64}$/);
+    // Someone changes the state with the pulumi CLI on the same backend: the bucket's recorded owner tag.
+    await pulumiCli(["stack", "export", "--stack", "organization/sample-infra/prod", "--file", path.join(dataDir, "export.json")]);
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "export.json"), "utf8")) as { deployment: { resources: { urn: string; outputs?: { tags?: Record<string, string> } }[] } };
+    state.deployment.resources.find((r) => r.urn.endsWith("::data"))!.outputs!.tags!.owner = "someone-else";
+    fs.writeFileSync(path.join(dataDir, "export.json"), JSON.stringify(state));
+    await pulumiCli(["stack", "import", "--stack", "organization/sample-infra/prod", "--file", path.join(dataDir, "export.json")]);
+
     const res = await approve(preview.id);
-    expect(res.status).toBe(409);
-    expect(((await res.json()) as { error: string }).error).toBe(
-      `the state of sample-infra/prod changed since this preview (version ${preview.stateVersion} -> ${preview.stateVersion! + 1}); reconcile again`,
-    );
+    expect(res.status).toBe(202);
+    const up = (await res.json()) as { id: string; approvedPlan: string };
+    expect(up.approvedPlan).toBe(preview.planDigest);
+    const failed = await waitFor("the approved up to end", () => {
+      const r = svc.controller.ledger.runs.get(up.id)!;
+      return r.status === "failed" ? r : undefined;
+    });
+    expect(failed.error).toMatch(/^the plan no longer holds: the stack's state changed since the preview \(checkpoint [0-9a-f]{12} -> [0-9a-f]{12}\); a new preview is queued$/);
+    expect((await aws.bucketTags("stackd-sample-prod-data")).dataClass).toBe("second");
+    const again = await waitFor("a new preview awaiting approval", () => {
+      const r = awaiting();
+      return r && r.id !== preview.id && r.trigger === "retry" ? r : undefined;
+    });
+    expect([again.revision, again.planDigest === preview.planDigest]).toEqual([third, false]);
+  });
+
+  it("an approval after an input the program reads changed in the cloud applies nothing; an unchanged one applies exactly its plan", async () => {
+    // The program reads the bucket's `lookedUp` tag from an SSM parameter, not from git.
+    await aws.ssm.send(new PutParameterCommand({ Name: "/team/lookup", Value: "blue", Type: "String", Overwrite: true }));
+    const prodFile = "stacks/Pulumi.prod.yaml";
+    served.repo.commit({ [prodFile]: `${served.repo.read(prodFile)}  sample-infra:lookupTag: /team/lookup\n` }, "prod looks its tag up");
+    const head = served.push();
+    await svc.pushWebhook(head);
+    // The open preview (the one the state change queued) is superseded by this commit's.
+    const preview = await waitFor("preview of the lookup", () => {
+      const r = awaiting();
+      return r?.revision === head ? r : undefined;
+    });
+    expect(preview.resources!.filter((r) => r.op === "update").map((r) => r.properties)).toEqual([["tags.dataClass", "tags.lookedUp"]]);
+
+    await aws.ssm.send(new PutParameterCommand({ Name: "/team/lookup", Value: "green", Type: "String", Overwrite: true }));
+    const res = await approve(preview.id);
+    expect(res.status).toBe(202);
+    const up = (await res.json()) as { id: string };
+    const failed = await waitFor("the approved up to end", () => {
+      const r = svc.controller.ledger.runs.get(up.id)!;
+      return r.status === "failed" ? r : undefined;
+    });
+    expect(failed.error).toBe("the plan no longer holds: data: tags.lookedUp changed; a new preview is queued");
+    expect(await aws.bucketTags("stackd-sample-prod-data")).not.toHaveProperty("lookedUp");
+
+    const again = await waitFor("a new preview of the new value", () => {
+      const r = awaiting();
+      return r && r.id !== preview.id && r.trigger === "retry" ? r : undefined;
+    });
+    const ok = (await (await approve(again.id)).json()) as { id: string };
+    const applied = await waitFor("the approved up", () => {
+      const r = svc.controller.ledger.runs.get(ok.id)!;
+      return r.status === "succeeded" || r.status === "failed" ? r : undefined;
+    });
+    expect([applied.status, applied.error]).toEqual(["succeeded", null]);
+    // What was applied is the plan that was approved: the ledger holds the same digest on both.
+    expect(applied.planDigest).toBe(svc.controller.ledger.runs.get(again.id)!.planDigest);
+    expect(await aws.bucketTags("stackd-sample-prod-data")).toMatchObject({ lookedUp: "green", dataClass: "third" });
   });
 });

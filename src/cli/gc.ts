@@ -8,7 +8,7 @@ import { requireFormat, writeOut } from "./output.ts";
 
 function describe(r: GcReport): string {
   const mib = (r.bytesFreed / 1024 / 1024).toFixed(1);
-  return `freed ${mib} MiB: ${r.worktrees} worktree(s), ${r.runs} run(s), ${r.logs} run log(s), ${r.driftEpisodes} drift episode(s), ${r.previews} preview(s), ${r.tempDirs} temp dir(s)\n`;
+  return `freed ${mib} MiB: ${r.worktrees} worktree(s), ${r.runs} run(s), ${r.logs} run log(s), ${r.driftEpisodes} drift episode(s), ${r.previews} preview(s), ${r.tempDirs} temp dir(s), ${r.plans} saved plan(s)\n`;
 }
 
 /**

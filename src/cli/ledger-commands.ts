@@ -123,9 +123,10 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
 export async function approveCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
   const api = apiUrl(flags);
   if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
-  const res = await callService<{ id?: string; error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
+  const res = await callService<{ id?: string; error?: string; approvedPlan?: string | null }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
   if (res.status === 202) {
-    writeOut(`approved ${runId}: applying as ${res.body.id}\n`);
+    const plan = res.body.approvedPlan ? ` (plan sha256:${res.body.approvedPlan})` : "";
+    writeOut(`approved ${runId}${plan}: applying exactly that plan as ${res.body.id}\n`);
     return 0;
   }
   process.stderr.write(`stackd: approval refused (${res.status}): ${res.body.error}\n`);

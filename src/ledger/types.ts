@@ -44,6 +44,10 @@ export interface Run {
   requestedBy: string | null;
   /** For a preview awaiting approval that was approved: the approving token's name. */
   approvedBy: string | null;
+  /** The sha256 of the update plan a preview saved, or an approved up applied. */
+  planDigest: string | null;
+  /** The state checkpoint (sha256 of the stack's exported state) that plan was made against. */
+  checkpoint: string | null;
 }
 
 /** A run with the engine's output (masked). */
@@ -74,6 +78,7 @@ export interface RunResult {
   log?: string;
   runtime?: string;
   plugins?: UsedPlugin[];
+  plan?: { digest: string; checkpoint: string };
 }
 
 /** One episode of drift on a stack: opened when first seen, closed when it disappears. */

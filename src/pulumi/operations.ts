@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation/index.js";
 import type { ChangeCounts, PolicyViolation, ResourceChange } from "../report/index.ts";
@@ -45,8 +46,20 @@ export type Operation = "preview" | "up" | "drift-check" | "refresh";
 /** After an interrupt, how long the engine may take to stop cleanly before its processes are ended. */
 export const KILL_GRACE_MS = 10_000;
 
+/** What one operation may be asked beyond its kind. */
+export interface OperationOptions {
+  onOutput?: (line: string) => void;
+  signal?: AbortSignal;
+  refresh?: boolean;
+  onEvent?: (e: unknown) => void;
+  /** preview: save the update plan to this file. */
+  savePlan?: string;
+  /** up: do exactly this saved plan, or nothing. */
+  plan?: string;
+}
+
 /** A workspace on the project directory with the target's backend, passphrase and environment. */
-async function workspace(target: StackTarget, groups?: string): Promise<LocalWorkspace> {
+async function workspace(target: StackTarget, groups?: string, plans = false): Promise<LocalWorkspace> {
   const tc = await loadToolchain();
   fs.mkdirSync(target.pulumiHome, { recursive: true });
   return LocalWorkspace.create({
@@ -58,12 +71,24 @@ async function workspace(target: StackTarget, groups?: string): Promise<LocalWor
       PULUMI_CONFIG_PASSPHRASE: target.passphrase,
       ...target.env,
       ...(groups ? { [GROUPS_VAR]: groups } : {}),
+      // Update plans sit behind the engine's experimental flag (3.184).
+      ...(plans ? { PULUMI_EXPERIMENTAL: "true" } : {}),
     }),
   });
 }
 
-async function openStack(target: StackTarget, groups?: string): Promise<Stack> {
-  return Stack.createOrSelect(target.stack, await workspace(target, groups));
+async function openStack(target: StackTarget, groups?: string, plans = false): Promise<Stack> {
+  return Stack.createOrSelect(target.stack, await workspace(target, groups, plans));
+}
+
+/**
+ * The stack's checkpoint as the backend holds it, as a sha256 over its
+ * exported deployment: any write to the state (an update, a refresh, an
+ * import by hand) changes it; reading does not.
+ */
+export async function stateCheckpoint(target: StackTarget): Promise<string> {
+  const state = await (await openStack(target)).exportStack();
+  return createHash("sha256").update(JSON.stringify(state.deployment ?? null)).digest("hex");
 }
 
 /**
@@ -71,11 +96,7 @@ async function openStack(target: StackTarget, groups?: string): Promise<Stack> {
  * resources change and how, or why it failed. Never throws for engine
  * failures; those are results.
  */
-export async function runOperation(
-  target: StackTarget,
-  op: Operation,
-  opts: { onOutput?: (line: string) => void; signal?: AbortSignal; refresh?: boolean; onEvent?: (e: unknown) => void } = {},
-): Promise<OperationResult> {
+export async function runOperation(target: StackTarget, op: Operation, opts: OperationOptions = {}): Promise<OperationResult> {
   // Read-only operations are repeated when the event stream lost an event, so
   // a plan or drift report never silently misses a resource.
   const attempts = op === "preview" || op === "drift-check" ? 3 : 1;
@@ -89,11 +110,7 @@ export async function runOperation(
   return result;
 }
 
-async function runOnce(
-  target: StackTarget,
-  op: Operation,
-  opts: { onOutput?: (line: string) => void; signal?: AbortSignal; refresh?: boolean; onEvent?: (e: unknown) => void },
-): Promise<{ result: OperationResult; lost: number }> {
+async function runOnce(target: StackTarget, op: Operation, opts: OperationOptions): Promise<{ result: OperationResult; lost: number }> {
   const recorder = new PlanRecorder({ drift: op === "drift-check" || op === "refresh" });
   const log: string[] = [];
   const output = (chunk: string) => {
@@ -110,7 +127,7 @@ async function runOnce(
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const stack = await openStack(target, groups);
+    const stack = await openStack(target, groups, !!(opts.savePlan || opts.plan));
     const common = {
       onEvent: (e: unknown) => {
         recorder.onEvent(e);
@@ -122,8 +139,8 @@ async function runOnce(
       policyPacks: target.policyPacks,
       policyPackConfigs: target.policyPackConfigs,
     };
-    if (op === "preview") await stack.preview({ ...common, refresh: opts.refresh });
-    else if (op === "up") await stack.up({ ...common, refresh: opts.refresh });
+    if (op === "preview") await stack.preview({ ...common, refresh: opts.refresh, plan: opts.savePlan });
+    else if (op === "up") await stack.up({ ...common, refresh: opts.refresh, plan: opts.plan });
     else if (op === "drift-check") await stack.previewRefresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
     else await stack.refresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
     const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };

@@ -7,9 +7,11 @@ const notFound = (message: string) => new StackdError(message, { kind: "not-foun
 const conflict = (message: string) => new StackdError(message, { kind: "conflict" });
 
 /**
- * Approvals of manual stacks' previews: an approval applies exactly what the
- * stored preview showed, and is refused when a newer commit arrived or the
- * stack's state changed since the preview ran.
+ * Approvals of manual stacks' previews: an approval applies exactly the
+ * update plan the preview saved, and is refused at once when a newer commit
+ * arrived. Whether the plan still holds (same state checkpoint, same steps
+ * and inputs) is checked by the approved up itself, before it changes
+ * anything (see runStack).
  */
 export class Approvals {
   private readonly ctx: ServiceContext;
@@ -34,10 +36,6 @@ export class Approvals {
     if (head && head.revision !== run.revision) {
       if (current.status === "awaiting_approval") ledger.approvals.supersede(runId, `a newer commit ${head.revision.slice(0, 12)} arrived`);
       throw conflict(`a newer commit ${head.revision.slice(0, 12)} arrived after this preview of ${run.revision.slice(0, 12)}; approve its preview instead`);
-    }
-    const row = ledger.stacks.get(run.stack);
-    if (!row || row.stateVersion !== run.stateVersion) {
-      throw conflict(`the state of ${run.stack} changed since this preview (version ${run.stateVersion} -> ${row?.stateVersion}); reconcile again`);
     }
     const entry = this.ctx.entries().find((e) => `${e.project}/${e.stack}` === run.stack);
     if (!entry) throw conflict(`${run.stack} no longer exists at the branch head`);

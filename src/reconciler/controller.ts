@@ -95,7 +95,7 @@ export class Controller {
     };
     this.runs = new RunFactory(ctx, (job) => executor.execute(job));
     this.retries = new RetryPolicy(ctx, this.runs);
-    const executor = new Executor(ctx, { heads: this.heads, retries: this.retries, remediation: new Remediation(ctx, this.runs) });
+    const executor = new Executor(ctx, { heads: this.heads, retries: this.retries, remediation: new Remediation(ctx, this.runs), runs: this.runs });
     this.planner = new Planner(ctx, this.runs);
     this.approvals = new Approvals(ctx, this.runs, () => this.sync("api"));
     this.recovery = new Recovery(ctx);

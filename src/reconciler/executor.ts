@@ -1,3 +1,4 @@
+import path from "node:path";
 import { messageOf } from "../support/index.ts";
 import type { AbortReason, ServiceContext, StackJob } from "./context.ts";
 import type { HeadTracker } from "./head-tracker.ts";
@@ -5,7 +6,11 @@ import { sweepEngineTemp } from "./garbage.ts";
 import { notifyRun } from "./notices.ts";
 import type { Remediation } from "./remediation.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
-import { brokerCredentials, runStack } from "./stack-run.ts";
+import type { RunFactory } from "./run-factory.ts";
+import { brokerCredentials, runStack, type RunOptions } from "./stack-run.ts";
+
+/** Where the update plan a preview run saves is kept: `<data dir>/plans/<run id>.json`. */
+export const planFile = (dataDir: string, runId: string): string => path.join(dataDir, "plans", `${runId}.json`);
 
 /**
  * Runs one queued item through pulumi/ and records what came of it: the
@@ -18,12 +23,26 @@ export class Executor {
   private readonly heads: HeadTracker;
   private readonly retries: RetryPolicy;
   private readonly remediation: Remediation;
+  private readonly runs: RunFactory;
 
-  constructor(ctx: ServiceContext, deps: { heads: HeadTracker; retries: RetryPolicy; remediation: Remediation }) {
+  constructor(ctx: ServiceContext, deps: { heads: HeadTracker; retries: RetryPolicy; remediation: Remediation; runs: RunFactory }) {
     this.ctx = ctx;
     this.heads = deps.heads;
     this.retries = deps.retries;
     this.remediation = deps.remediation;
+    this.runs = deps.runs;
+  }
+
+  /**
+   * A manual stack's preview saves its update plan; an approved up applies
+   * exactly the plan its preview saved, made against the state it recorded.
+   */
+  private planOptions(job: StackJob): Pick<RunOptions, "savePlan" | "approvedPlan"> {
+    const { ledger, opts } = this.ctx;
+    if (job.mode === "preview") return { savePlan: planFile(opts.dataDir, job.runId) };
+    const approved = job.mode === "up" ? ledger.runs.get(ledger.runs.get(job.runId)?.approvalOf ?? "") : undefined;
+    if (!approved?.planDigest || !approved.checkpoint) return {};
+    return { approvedPlan: { file: planFile(opts.dataDir, approved.id), digest: approved.planDigest, checkpoint: approved.checkpoint } };
   }
 
   /** Executes a job; never throws (a failure is the run's result). */
@@ -48,7 +67,7 @@ export class Executor {
         installs: this.ctx.installs,
         signal: abort.signal,
         progress: (line: string) => log.info({ run: job.runId, stack: job.stack }, line),
-      }, job.mode, { refresh: job.refresh });
+      }, job.mode, { refresh: job.refresh, ...this.planOptions(job) });
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
       if (reason) out.error = reason.kind === "cancel" ? `cancelled by ${reason.by} (${out.error})` : `interrupted: the service stopped (${out.error})`;
       const status = reason
@@ -69,7 +88,9 @@ export class Executor {
         log: out.log,
         runtime: out.runtime,
         plugins: out.plugins,
+        plan: out.plan,
       });
+      if (out.replan && !reason) this.previewAgain(job);
       if (job.mode === "drift") {
         // A drift check reads: it changes neither the applied revision nor the failure streak.
         if (status === "succeeded") this.remediation.afterCheck(job, settings, out.resources);
@@ -87,7 +108,7 @@ export class Executor {
         // Policies give the same verdict on a retry: only a new commit unblocks the stack.
         ledger.stacks.recordOutcome(job.stack, { failed: false, result: "blocked" });
       }
-      log.info({ run: job.runId, stack: job.stack, status, error: out.error }, "run finished");
+      log.info({ run: job.runId, stack: job.stack, status, error: out.error, plan: out.plan?.digest }, "run finished");
     } catch (err) {
       ledger.runs.setStatus(job.runId, "failed", messageOf(err));
     } finally {
@@ -96,5 +117,13 @@ export class Executor {
       sweepEngineTemp();
       events.emit("finished", ledger.runs.get(job.runId)!, (Date.now() - started) / 1000);
     }
+  }
+
+  /** An approved plan that no longer holds is replaced by a new preview awaiting approval, at the head. */
+  private previewAgain(job: StackJob): void {
+    const head = this.ctx.head();
+    const entry = this.heads.find(job.stack);
+    if (!head || !entry) return;
+    this.runs.enqueue(entry, head.revision, "retry", { mode: "preview" });
   }
 }

@@ -13,6 +13,8 @@ export interface GcReport {
   driftEpisodes: number;
   previews: number;
   tempDirs: number;
+  /** Saved update plans no approval can use any more. */
+  plans: number;
   bytesFreed: number;
 }
 
@@ -84,9 +86,30 @@ export function sweepEngineTemp(): number {
 }
 
 /**
+ * Removes saved update plans (`<data dir>/plans/<run id>.json`) that no
+ * approval can use: kept only while their preview awaits approval or the
+ * approved up that applies them is queued or running.
+ */
+export function prunePlans(ledger: Ledger, dataDir: string): number {
+  const dir = path.join(dataDir, "plans");
+  if (!fs.existsSync(dir)) return 0;
+  const keep = new Set(ledger.runs.list({ status: "awaiting_approval", limit: 100_000 }).map((r) => r.id));
+  for (const status of ["queued", "running"] as const) {
+    for (const r of ledger.runs.list({ status, limit: 100_000 })) if (r.approvalOf) keep.add(r.approvalOf);
+  }
+  let removed = 0;
+  for (const f of fs.readdirSync(dir)) {
+    if (keep.has(f.replace(/\.json$/, ""))) continue;
+    fs.rmSync(path.join(dir, f), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/**
  * Keeps a data dir bounded: worktrees of revisions nothing needs, ledger
- * rows past their retention (runs, logs, closed drift episodes, previews)
- * and stale engine temp dirs are removed; the ledger gives the space back.
+ * rows past their retention (runs, logs, closed drift episodes, previews),
+ * stale engine temp dirs and update plans no approval can use are removed; the ledger gives the space back.
  */
 export async function collectGarbage(o: {
   ledger: Ledger;
@@ -103,5 +126,6 @@ export async function collectGarbage(o: {
   const previews = o.ledger.previews.prune(cutoff(o.retention.runs));
   o.ledger.compact();
   const tempDirs = sweepEngineTemp();
-  return { worktrees, runs, logs, driftEpisodes, previews, tempDirs, bytesFreed: Math.max(0, before - dirSize(o.dataDir)) };
+  const plans = prunePlans(o.ledger, o.dataDir);
+  return { worktrees, runs, logs, driftEpisodes, previews, tempDirs, plans, bytesFreed: Math.max(0, before - dirSize(o.dataDir)) };
 }

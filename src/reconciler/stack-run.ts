@@ -5,7 +5,20 @@ import { settingsFor, type Settings, type StackEntry, type Timeouts } from "../c
 import type { CredentialBroker, Purpose } from "../credentials/index.ts";
 import { packsFor, preparePacks, type PreparedPacks } from "../policy/index.ts";
 import { ensurePlugins, pluginEnv, pluginSources, type UsedPlugin } from "../plugins/index.ts";
-import { recoverStack, runOperation, stackExists, type BackendSettings, type Operation, type OperationResult, type StackTarget } from "../pulumi/index.ts";
+import {
+  fileDigest,
+  planDifference,
+  planViolation,
+  recoverStack,
+  runOperation,
+  stackExists,
+  stateCheckpoint,
+  type BackendSettings,
+  type Operation,
+  type OperationOptions,
+  type OperationResult,
+  type StackTarget,
+} from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { prepareRuntime, type PreparedRuntime } from "../runtimes/index.ts";
 import { formatDuration, messageOf } from "../support/index.ts";
@@ -46,6 +59,17 @@ export interface RunOptions {
   scratchBackendForNewStacks?: boolean;
   /** Whose credentials: by default apply for runs that change the stack, preview for previews and drift checks. */
   purpose?: Purpose;
+  /** preview: save the update plan to this file, and report its digest and the checkpoint it was made against. */
+  savePlan?: string;
+  /** up of an approved preview: the plan it showed; applied exactly, or not at all. */
+  approvedPlan?: SavedPlan;
+}
+
+/** An update plan as a preview saved it: the file, its sha256, and the state checkpoint it was made against. */
+export interface SavedPlan {
+  file: string;
+  digest: string;
+  checkpoint: string;
 }
 
 /** A stack's report with the engine's log, and whether to stall. */
@@ -53,6 +77,10 @@ export interface StackOutcome extends StackReport {
   log: string;
   /** Retrying cannot help (the stack's role cannot be assumed): the stack should stall at once. */
   stall?: boolean;
+  /** The plan the run saved (a preview) or applied (an approved up). */
+  plan?: { digest: string; checkpoint: string };
+  /** An approved plan no longer holds: a new preview should be queued. */
+  replan?: boolean;
 }
 
 /**
@@ -186,12 +214,12 @@ function limitKind(op: Operation): keyof Timeouts {
  * (then its process groups end after a grace), and the stack's lock and
  * pending operations are cleared so its next run is not refused.
  */
-async function step(target: StackTarget, op: Operation, ctx: RunContext, limits: Timeouts, refresh?: boolean): Promise<OperationResult & { aborted?: boolean }> {
+async function step(target: StackTarget, op: Operation, ctx: RunContext, limits: Timeouts, opts: OperationOptions = {}): Promise<OperationResult & { aborted?: boolean }> {
   const kind = limitKind(op);
   const timeout = AbortSignal.timeout(limits[kind]);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
   if (ctx.signal?.aborted) return { ok: false, resources: [], policy: [], changes: emptyCounts(), log: "", error: `stopped before ${kind}`, aborted: true };
-  const result = await runOperation(target, op, { signal, refresh });
+  const result = await runOperation(target, op, { ...opts, signal });
   if (!signal.aborted) return result;
   await recoverStack(target).catch(() => 0);
   const why = ctx.signal?.aborted ? `stopped during ${kind}` : `timed out after ${formatDuration(limits[kind])} during ${kind}`;
@@ -204,7 +232,7 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
   const name = `${entry.project}/${entry.stack}`;
   const base = { project: entry.project, stack: entry.stack, policy: [], log: "" };
   const limits = settingsFor(ctx.settings, entry.project, entry.stack).timeouts;
-  const run = (op: Operation) => step(target, op, ctx, limits, runOpts.refresh);
+  const run = (op: Operation, o: OperationOptions = {}) => step(target, op, ctx, limits, { refresh: runOpts.refresh, ...o });
   let log = "";
   if (mode === "drift") {
     ctx.progress(`${name}: checking drift`);
@@ -220,10 +248,15 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
     log += refresh.log;
     if (!refresh.ok) return { ...base, status: "failed", changes: refresh.changes, resources: refresh.resources, error: locate(entry, refresh.error), log };
   }
+  let plan: StackOutcome["plan"];
   if (mode !== "up") {
     ctx.progress(`${name}: previewing`);
-    const preview = await run("preview");
+    // What the plan is made against: an approval applies it only onto this very state.
+    const checkpoint = runOpts.savePlan ? await stateCheckpoint(target).catch((err: unknown) => `unknown (${messageOf(err)})`) : undefined;
+    if (runOpts.savePlan) fs.mkdirSync(path.dirname(runOpts.savePlan), { recursive: true });
+    const preview = await run("preview", { savePlan: runOpts.savePlan });
     log += preview.log;
+    if (runOpts.savePlan && checkpoint && preview.ok && fs.existsSync(runOpts.savePlan)) plan = { digest: fileDigest(runOpts.savePlan), checkpoint };
     const outcome = { ...base, policy: preview.policy, changes: preview.changes, resources: preview.resources, log };
     const blocked = blockedBy(preview.policy);
     if (blocked) {
@@ -236,21 +269,67 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
       return { ...outcome, status: mode === "adopt" ? "adopted" : "unchanged", error: null };
     }
     if (mode === "preview") {
-      ctx.progress(`${name}: previewed`);
-      return { ...outcome, status: "previewed", error: null };
+      ctx.progress(`${name}: previewed${plan ? ` (plan sha256:${plan.digest.slice(0, 12)})` : ""}`);
+      return { ...outcome, status: "previewed", error: null, plan };
     }
     if (mode === "adopt") {
       ctx.progress(`${name}: adopted; ${preview.resources.filter((r) => r.op !== "same").length} resource(s) now differ from the code`);
       return { ...outcome, status: "adopted", error: null };
     }
   }
+  if (runOpts.approvedPlan) {
+    const refused = await planNoLongerHolds(target, runOpts.approvedPlan, (op, o) => run(op, o));
+    log += refused.log;
+    if (refused.reason) {
+      const error = `the plan no longer holds: ${refused.reason}; a new preview is queued`;
+      ctx.progress(`${name}: ${error}`);
+      return { ...base, status: "failed", changes: emptyCounts(), resources: [], error, log, replan: true };
+    }
+    plan = { digest: runOpts.approvedPlan.digest, checkpoint: runOpts.approvedPlan.checkpoint };
+  }
   ctx.progress(`${name}: applying`);
-  const up = await run("up");
+  const up = await run("up", { plan: runOpts.approvedPlan?.file });
   log += up.log;
+  // The engine refuses any step outside the plan; a refusal means the world moved mid-apply.
+  const violation = runOpts.approvedPlan && !up.ok ? planViolation(`${up.error}\n${up.log}`) : undefined;
+  if (violation) {
+    const error = `the plan no longer holds: ${violation}; a new preview is queued`;
+    ctx.progress(`${name}: ${error}`);
+    return { ...base, policy: up.policy, status: "failed", changes: up.changes, resources: up.resources, error, log, plan, replan: true };
+  }
   // An approved up runs the packs again: a mandatory violation still stops it.
   const blocked = mode === "up" ? blockedBy(up.policy) : undefined;
   const error = blocked ?? (up.ok ? null : locate(entry, up.error));
   ctx.progress(`${name}: ${error ? `failed: ${error}` : "applied"}`);
   const status = blocked ? "blocked" : error ? "failed" : "applied";
-  return { ...base, policy: up.policy, status, changes: up.changes, resources: up.resources, error, log };
+  return { ...base, policy: up.policy, status, changes: up.changes, resources: up.resources, error, log, plan };
+}
+
+/**
+ * Why an approved plan cannot be applied as it is, or undefined when it can:
+ * the saved file must be the one approved, the state the one it was made
+ * against, and a fresh preview must plan exactly the same steps and inputs
+ * (a program input read from the cloud or elsewhere may have moved). Checked
+ * before the up, so a plan that no longer holds changes nothing.
+ */
+async function planNoLongerHolds(
+  target: StackTarget,
+  approved: SavedPlan,
+  run: (op: Operation, o: OperationOptions) => Promise<OperationResult>,
+): Promise<{ reason?: string; log: string }> {
+  if (!fs.existsSync(approved.file) || fileDigest(approved.file) !== approved.digest) {
+    return { reason: `the saved plan ${approved.file} is missing or not the one approved (sha256:${approved.digest.slice(0, 12)})`, log: "" };
+  }
+  const checkpoint = await stateCheckpoint(target);
+  if (checkpoint !== approved.checkpoint) {
+    return { reason: `the stack's state changed since the preview (checkpoint ${approved.checkpoint.slice(0, 12)} -> ${checkpoint.slice(0, 12)})`, log: "" };
+  }
+  const fresh = `${approved.file}.now.json`;
+  try {
+    const preview = await run("preview", { savePlan: fresh });
+    if (!preview.ok) return { reason: `a fresh preview failed: ${preview.error}`, log: preview.log };
+    return { reason: planDifference(approved.file, fresh), log: preview.log };
+  } finally {
+    fs.rmSync(fresh, { force: true });
+  }
 }

@@ -96,6 +96,8 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
   app.post("/api/gc", ADMIN, async (req) => controller.gc(callerOf(req)));
 
   app.post<{ Params: { runId: string } }>("/api/approvals/:runId", ADMIN, async (req, reply) => {
-    return reply.code(202).send(await controller.approve(req.params.runId, callerOf(req)));
+    const up = await controller.approve(req.params.runId, callerOf(req));
+    // The digest of the plan being applied, so the approver sees what they bound themselves to.
+    return reply.code(202).send({ ...up, approvedPlan: controller.ledger.runs.get(req.params.runId)?.planDigest ?? null });
   });
 }

@@ -87,6 +87,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY, received_at TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (received_at);
   `,
+  // 4: the update plan a preview saved (or an approved up applied): its sha256 and the state checkpoint it was made against.
+  `
+  ALTER TABLE runs ADD COLUMN plan_digest TEXT;
+  ALTER TABLE runs ADD COLUMN checkpoint TEXT;
+  `,
 ];
 
 /**

@@ -36,6 +36,8 @@ export function toRun(r: Row): Run {
     plugins: parse(r.plugins),
     requestedBy: (r.requested_by as string) ?? null,
     approvedBy: (r.approved_by as string) ?? null,
+    planDigest: (r.plan_digest as string) ?? null,
+    checkpoint: (r.checkpoint as string) ?? null,
   };
 }
 

@@ -27,7 +27,9 @@ export class SqliteRuns implements RunsRepository {
 
   finish(id: string, result: Parameters<RunsRepository["finish"]>[1]): void {
     this.db
-      .prepare("UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ?, runtime = ?, plugins = ? WHERE id = ?")
+      .prepare(
+        "UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ?, runtime = ?, plugins = ?, plan_digest = ?, checkpoint = ? WHERE id = ?",
+      )
       .run(
         result.status,
         now(),
@@ -38,6 +40,8 @@ export class SqliteRuns implements RunsRepository {
         result.log ? mask(result.log) : null,
         result.runtime ?? null,
         json(result.plugins),
+        result.plan?.digest ?? null,
+        result.plan?.checkpoint ?? null,
         id,
       );
   }

@@ -1,14 +1,11 @@
 import { Command, CommanderError } from "commander";
-import { mask } from "../support/index.ts";
-import { StackdError, defaultDataDir, messageOf } from "../support/index.ts";
-import { driftCommand, policyCheckCommand, reconcileCommand } from "./revision-commands.ts";
-import { serveCommand } from "./serve.ts";
-import { previewCommand } from "./preview.ts";
-import { doctorCommand } from "./doctor.ts";
-import { pluginsCommand, pluginsInstallCommand } from "./plugins.ts";
-import { gcCommand } from "./gc.ts";
-import { tokenCreateCommand } from "./token.ts";
-import { approveCommand, cancelCommand, runsCommand, statusCommand } from "./ledger-commands.ts";
+import { StackdError, defaultDataDir, mask, messageOf } from "../support/index.ts";
+
+// Each command's module (and the engine, server and ledger it pulls in) is
+// loaded only when that command runs: `stackd --help` loads none of them.
+const revisionCommands = () => import("./revision-commands.ts");
+const ledgerCommands = () => import("./ledger-commands.ts");
+const pluginCommands = () => import("./plugins.ts");
 
 /** Exit 2: the command or its input needs fixing; exit 1: the work failed. */
 const EXIT_FOR_KIND = { usage: 2, config: 2, "not-found": 2, conflict: 1, auth: 1, forbidden: 1, throttled: 1, runtime: 1 } as const;
@@ -40,7 +37,7 @@ export function buildProgram(): Command {
     .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => reconcileCommand(opts)));
+    .action(action(async (opts) => (await revisionCommands()).reconcileCommand(opts)));
 
   program
     .command("policy")
@@ -52,7 +49,7 @@ export function buildProgram(): Command {
     .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => policyCheckCommand(opts)));
+    .action(action(async (opts) => (await revisionCommands()).policyCheckCommand(opts)));
 
   program
     .command("preview")
@@ -64,7 +61,7 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <md|json>", "output format", "md")
     .option("--out <file>", "write the report to a file instead of stdout")
-    .action(action((opts) => previewCommand(opts)));
+    .action(action(async (opts) => (await import("./preview.ts")).previewCommand(opts)));
 
   program
     .command("drift")
@@ -75,7 +72,7 @@ export function buildProgram(): Command {
     .option("--backend <url>", "Pulumi state backend (default: file:// under the data dir)")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => driftCommand(opts)));
+    .action(action(async (opts) => (await revisionCommands()).driftCommand(opts)));
 
   program
     .command("doctor")
@@ -88,19 +85,19 @@ export function buildProgram(): Command {
     .option("--host <addr>", "the address serve would listen on (warns beyond loopback without TLS)", "127.0.0.1")
     .option("--tls-cert <file>", "the certificate serve would use")
     .option("--tokens <file>", "the tokens file serve would use (warns when others can read it)")
-    .action(action((opts) => doctorCommand(opts)));
+    .action(action(async (opts) => (await import("./doctor.ts")).doctorCommand(opts)));
 
   const plugins = program
     .command("plugins")
     .description("the shared provider plugin cache ($PULUMI_HOME/plugins, else one in stackd's cache)")
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => pluginsCommand(opts)));
+    .action(action(async (opts) => (await pluginCommands()).pluginsCommand(opts)));
   plugins
     .command("install")
     .description("install every plugin tarball in a directory into the cache (for hosts without internet)")
     .requiredOption("--dir <path>", "directory of pulumi-<kind>-<name>-v<version>-<os>-<arch>.tar.gz files")
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => pluginsInstallCommand(opts)));
+    .action(action(async (opts) => (await pluginCommands()).pluginsInstallCommand(opts)));
 
   program
     .command("serve")
@@ -123,7 +120,7 @@ export function buildProgram(): Command {
     .option("--ssh-key <file>", "SSH deploy key for ssh:// and user@host:path repositories (default: $STACKD_SSH_KEY)")
     .option("--known-hosts <file>", "known_hosts the repository's SSH host key is checked against (default: $STACKD_KNOWN_HOSTS, else ~/.ssh/known_hosts)")
     .option("--git-token-file <file>", "file holding an HTTPS token for the repository (default: $STACKD_GIT_TOKEN_FILE; or $STACKD_GIT_TOKEN)")
-    .action(action((opts) => serveCommand(opts)));
+    .action(action(async (opts) => (await import("./serve.ts")).serveCommand(opts)));
 
   program
     .command("token")
@@ -134,7 +131,7 @@ export function buildProgram(): Command {
     .requiredOption("--role <read|operate|admin>", "read: status, runs, logs; operate: + reconcile, drift check, cancel; admin: + approve, gc")
     .option("--tokens <file>", "tokens file (default: $STACKD_TOKENS, else <data dir>/tokens.yaml)")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
-    .action(action((name, opts) => tokenCreateCommand(name, opts)));
+    .action(action(async (name, opts) => (await import("./token.ts")).tokenCreateCommand(name, opts)));
 
   program
     .command("status")
@@ -142,7 +139,7 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--api <url>", "ask a running service instead of reading the data dir")
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => statusCommand(opts)));
+    .action(action(async (opts) => (await ledgerCommands()).statusCommand(opts)));
 
   program
     .command("runs")
@@ -152,7 +149,7 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--api <url>", "ask a running service instead of reading the data dir")
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => runsCommand(opts)));
+    .action(action(async (opts) => (await ledgerCommands()).runsCommand(opts)));
 
   program
     .command("approve")
@@ -160,7 +157,7 @@ export function buildProgram(): Command {
     .argument("<run-id>", "the preview run awaiting approval")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
-    .action(action((runId, opts) => approveCommand(runId, opts)));
+    .action(action(async (runId, opts) => (await ledgerCommands()).approveCommand(runId, opts)));
 
   program
     .command("gc")
@@ -169,7 +166,7 @@ export function buildProgram(): Command {
     .option("--repo <path|url>", "the repository the data dir follows (when no service runs)", ".")
     .option("--api <url>", "ask a running service (default: the one recorded in the data dir)")
     .option("--format <text|json>", "output format", "text")
-    .action(action((opts) => gcCommand(opts)));
+    .action(action(async (opts) => (await import("./gc.ts")).gcCommand(opts)));
 
   program
     .command("cancel")
@@ -177,7 +174,7 @@ export function buildProgram(): Command {
     .argument("<run-id>", "the run to stop")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
-    .action(action((runId, opts) => cancelCommand(runId, opts)));
+    .action(action(async (runId, opts) => (await ledgerCommands()).cancelCommand(runId, opts)));
 
   return program;
 }

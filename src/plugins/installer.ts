@@ -2,6 +2,7 @@ import path from "node:path";
 import { engineErrorLine, installPlugin, requiredPlugins, type PluginRef } from "../pulumi/index.ts";
 import { StackdError, singleFlight, withFileLock } from "../support/index.ts";
 import { compareVersions, findInstalled, listPlugins, tarballName } from "./cache.ts";
+import { recordRequirements, recordedRequirements, requirementsKey } from "./requirements.ts";
 import { describeSource, tarballIn, tarballsIn, versionsIn, type PluginSource } from "./sources.ts";
 
 /** A plugin a run used, as the ledger records it. */
@@ -20,6 +21,8 @@ export interface EnsureOptions {
   env: Record<string, string>;
   progress?: (line: string) => void;
   signal?: AbortSignal;
+  /** The program's runtime: with it, the requirements are asked once per set of deciding files (see requirementsKey). */
+  runtime?: string;
 }
 
 const inFlight = new Map<string, Promise<unknown>>();
@@ -96,7 +99,12 @@ function ensureOne(ref: PluginRef & { version: string }, opts: EnsureOptions): P
  * must be installed first: the language host reads them.
  */
 export async function ensurePlugins(workDir: string, opts: EnsureOptions): Promise<UsedPlugin[]> {
-  const required = await requiredPlugins(workDir, { ...opts.env, PULUMI_HOME: opts.home }, opts.signal);
+  const key = opts.runtime ? requirementsKey(workDir, opts.runtime) : undefined;
+  let required = key ? recordedRequirements(key) : undefined;
+  if (!required) {
+    required = await requiredPlugins(workDir, { ...opts.env, PULUMI_HOME: opts.home }, opts.signal);
+    if (key) recordRequirements(key, required);
+  }
   const used: UsedPlugin[] = [];
   for (const ref of required) {
     let version = ref.version;

@@ -185,6 +185,7 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
         env: { ...target.env, PULUMI_BACKEND_URL: target.backendUrl, PULUMI_CONFIG_PASSPHRASE: target.passphrase },
         progress: (line) => ctx.progress(`${name}: ${line}`),
         signal: ctx.signal,
+        runtime: entry.runtime,
       }),
     );
   } catch (err) {

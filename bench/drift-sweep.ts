@@ -1,32 +1,61 @@
-// Drift sweep wall time: every stack checked at once through the service's
-// queue (parallelism 2), for 1 and for 10 stacks of the sample infrastructure.
-// Run: npm run bench:drift
+// Drift sweep against the queue's ideal: N stacks of the sample infrastructure
+// (default 20) checked all at once through the service at parallelism 2, then
+// each stack checked alone, one after another. Alone, nothing else competes
+// for the machine, so the singles' sum / 2 is what a perfect parallelism-2
+// sweep would take; the ratio says how far the sweep is from it.
+// Run: npm run bench:drift    (STACKS=3 node bench/drift-sweep.ts for a quick trial)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Run } from "../src/ledger/index.ts";
 import { startEmulator } from "../test/testkit/emulator.ts";
-import { servedSampleRepo, settled, startService, waitFor } from "../test/testkit/service.ts";
+import { servedSampleRepo, settled, startService, waitFor, type TestService } from "../test/testkit/service.ts";
 
-const COUNTS = [1, 10];
+const N = Number(process.env.STACKS ?? 20);
+const PARALLELISM = 2;
+
+/** Waits until every run has finished; a run that did not succeed would make the figures meaningless. */
+async function finished(svc: TestService, runs: Run[], what: string): Promise<void> {
+  const now = () => runs.map((r) => svc.controller.ledger.runs.get(r.id)!);
+  await waitFor(what, () => now().every((r) => r.status !== "queued" && r.status !== "running"), 1_800_000);
+  const bad = now().find((r) => r.status !== "succeeded");
+  if (bad) throw new Error(`${what}: run ${bad.id} of ${bad.stack} ended ${bad.status}: ${bad.error ?? ""}`);
+}
+
 const emu = await startEmulator();
 try {
-  for (const n of COUNTS) {
-    await emu.reset();
-    const stacks: Record<string, string> = { "stackd.yaml": 'stacks:\n  "*":\n    drift: "off"\n' };
-    const config = fs.readFileSync(new URL("../stacks/Pulumi.dev.yaml", import.meta.url), "utf8");
-    for (let i = 1; i <= n; i++) stacks[`stacks/Pulumi.s${String(i).padStart(2, "0")}.yaml`] = config;
-    const served = await servedSampleRepo(stacks);
-    served.repo.git("rm", "-q", "stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml");
-    served.repo.git("commit", "-qm", "only the benchmark's stacks");
-    served.push();
-    const svc = await startService({ repo: served.url, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "stackd-bench-")), env: emu.env });
-    await waitFor("initial applies", () => svc.runs().filter((r) => r.status === "succeeded").length === n, 1_800_000);
+  // drift "off": the service's own schedule would start checks of its own and disturb the timings.
+  const stacks: Record<string, string> = { "stackd.yaml": 'stacks:\n  "*":\n    drift: "off"\n' };
+  const config = fs.readFileSync(new URL("../stacks/Pulumi.dev.yaml", import.meta.url), "utf8");
+  for (let i = 1; i <= N; i++) stacks[`stacks/Pulumi.s${String(i).padStart(2, "0")}.yaml`] = config;
+  const served = await servedSampleRepo(stacks);
+  served.repo.git("rm", "-q", "stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml");
+  served.repo.git("commit", "-qm", "only the benchmark's stacks");
+  served.push();
+  const svc = await startService({ repo: served.url, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "stackd-bench-")), env: emu.env });
+  try {
+    await waitFor("initial applies", () => svc.runs().filter((r) => r.status === "succeeded").length === N, 1_800_000);
     await settled(svc);
-    const t0 = Date.now();
-    const runs = await Promise.all(svc.controller.status().map((s) => svc.controller.checkDrift(s.name, "api")));
-    await waitFor("the sweep", () => runs.every((r) => svc.controller.ledger.runs.get(r.id)?.status === "succeeded"), 1_800_000);
-    const seconds = (Date.now() - t0) / 1000;
-    console.log(`drift sweep of ${n} stack(s) at parallelism 2: ${seconds.toFixed(1)} s`);
+    const names = svc.controller.status().map((s) => s.name);
+
+    let t0 = Date.now();
+    const sweep = await Promise.all(names.map((name) => svc.controller.checkDrift(name, "api")));
+    await finished(svc, sweep, "the sweep");
+    const sweepSeconds = (Date.now() - t0) / 1000;
+
+    let singlesSeconds = 0;
+    for (const name of names) {
+      t0 = Date.now();
+      await finished(svc, [await svc.controller.checkDrift(name, "api")], `the single check of ${name}`);
+      singlesSeconds += (Date.now() - t0) / 1000;
+    }
+
+    const ideal = singlesSeconds / PARALLELISM;
+    console.log(
+      `drift sweep of ${N} stacks at parallelism ${PARALLELISM}: ${sweepSeconds.toFixed(1)} s; ` +
+        `${N} single checks: ${singlesSeconds.toFixed(1)} s in all, ideal ${ideal.toFixed(1)} s; ratio ${(sweepSeconds / ideal).toFixed(2)}`,
+    );
+  } finally {
     await svc.stop();
     await served.daemon.stop();
   }

@@ -70,6 +70,8 @@ describe("stackd preview", () => {
     expect(res.code).toBe(2);
     const report: Report = ReportSchema.parse(JSON.parse(res.stdout));
     expect(report.stacks.map((s) => `${s.stack}:${s.status}`)).toEqual(["prod:previewed"]);
+    // The plan an approval would apply is named by its digest.
+    expect(report.stacks[0]!.planDigest).toMatch(/^[0-9a-f]{64}$/);
     const changed = report.stacks[0]!.resources.filter((r) => r.op !== "same");
     expect(changed).toEqual([
       {
@@ -160,6 +162,7 @@ describe("pull request previews in the service", () => {
     const p1 = await completed(((await res.json()) as { preview: string }).preview);
     expect(p1.status).toBe("completed");
     expect(p1.report!.stacks.map((s) => `${s.stack}:${s.status}`)).toEqual(["dev:previewed"]);
+    expect(p1.markdown).toContain(`Plan \`sha256:${p1.report!.stacks[0]!.planDigest!.slice(0, 16)}\``);
 
     const checkRuns = () => github.requests.filter((r) => r.method === "POST" && r.path === "/repos/team/infra/check-runs");
     const created = () => github.requests.filter((r) => r.method === "POST" && r.path === "/repos/team/infra/issues/7/comments");

@@ -31,6 +31,7 @@ function statusWord(s: StackReport): string {
 function stackSection(s: StackReport): string {
   const lines = [`### ${s.project}/${s.stack}: ${statusWord(s)}`, ""];
   if (s.error) lines.push(`**Error:** ${cell(s.error)}`, "");
+  if (s.planDigest) lines.push(`Plan \`sha256:${s.planDigest.slice(0, 16)}\``, "");
   const changed = s.resources.filter((r) => r.op in OPS);
   if (changed.length > 0) {
     const table = ["| Operation | Resource | Type | Changes |", "| --- | --- | --- | --- |", ...changed.map(resourceRow)].join("\n");

@@ -45,7 +45,7 @@ export async function previewChange(opts: PreviewChangeOptions): Promise<Report>
   };
   const stacks = [];
   for (const entry of plan.entries) {
-    const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request" });
+    const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true });
     stacks.push(report);
   }
   return { revision: plan.head, base: plan.mergeBase, stacks };

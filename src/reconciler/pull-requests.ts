@@ -86,7 +86,7 @@ export class PullRequestPreviews {
               superseded: () => resolve(undefined),
               run: async () => {
                 if (this.superseded(id)) return resolve(undefined);
-                const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request" });
+                const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true });
                 resolve(report);
               },
             });

@@ -63,6 +63,8 @@ export interface RunOptions {
   savePlan?: string;
   /** up of an approved preview: the plan it showed; applied exactly, or not at all. */
   approvedPlan?: SavedPlan;
+  /** preview: save the update plan to a scratch file just to report its digest (pull request previews). */
+  reportPlan?: boolean;
 }
 
 /** An update plan as a preview saved it: the file, its sha256, and the state checkpoint it was made against. */
@@ -197,10 +199,13 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
     ctx.progress(`${name}: new stack: previewing in a scratch backend`);
     target.backendUrl = `file://${scratch}`;
   }
+  const planDir = runOpts.reportPlan && !runOpts.savePlan ? fs.mkdtempSync(path.join(os.tmpdir(), "stackd-plan-")) : undefined;
   try {
-    return { ...(await operate(entry, ctx, mode, runOpts, target)), ...toolchain };
+    const opts = planDir ? { ...runOpts, savePlan: path.join(planDir, "plan.json") } : runOpts;
+    return { ...(await operate(entry, ctx, mode, opts, target)), ...toolchain };
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    if (planDir) fs.rmSync(planDir, { recursive: true, force: true });
   }
 }
 
@@ -271,7 +276,7 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
     }
     if (mode === "preview") {
       ctx.progress(`${name}: previewed${plan ? ` (plan sha256:${plan.digest.slice(0, 12)})` : ""}`);
-      return { ...outcome, status: "previewed", error: null, plan };
+      return { ...outcome, status: "previewed", error: null, plan, planDigest: plan?.digest };
     }
     if (mode === "adopt") {
       ctx.progress(`${name}: adopted; ${preview.resources.filter((r) => r.op !== "same").length} resource(s) now differ from the code`);

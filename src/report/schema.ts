@@ -73,6 +73,8 @@ export const StackReportSchema = z.object({
   runtime: z.string().optional(),
   /** The provider plugins the program needs, as installed in the shared cache. */
   plugins: z.array(UsedPluginSchema).optional(),
+  /** The sha256 of the update plan a preview saved (what an approval would apply). */
+  planDigest: z.string().optional(),
 });
 
 /** The report every stackd command shares. */

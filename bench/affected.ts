@@ -1,5 +1,5 @@
 // What a change to one stack's config costs in a repository of many stacks
-// (default 100, of one project with no resources): once all are applied, one
+// (default 100, of one project with one in-process resource): once all are applied, one
 // stack's config file changes, and we count the runs stackd creates for that
 // revision, the stacks they touch, and the engine operations they start
 // (the previews and updates whose headers appear in the runs' logs). Only the
@@ -28,7 +28,20 @@ const git = (...a: string[]) => execFileSync("git", ["-c", "user.email=b@example
 // drift "off": scheduled checks would add runs that have nothing to do with the change.
 write("stackd.yaml", 'stacks:\n  "*":\n    drift: "off"\n');
 write("fleet/Pulumi.yaml", "name: fleet\nruntime: nodejs\nmain: index.js\nstackConfigDir: stacks\n");
-write("fleet/index.js", "export const ok = true;\n");
+// One dynamic resource holding the stack's config value: no cloud, no plugin to fetch, yet a
+// config change is a real update. (A program with no resources at all previews "no changes"
+// forever, since the root stack does not count as a change, and stackd would never run an up.)
+write(
+  "fleet/index.js",
+  `import * as pulumi from "@pulumi/pulumi";
+const provider = {
+  async create(inputs) { return { id: "value", outs: inputs }; },
+  async diff(id, olds, news) { return { changes: olds.n !== news.n }; },
+  async update(id, olds, news) { return { outs: news }; },
+};
+new pulumi.dynamic.Resource(provider, "value", { n: new pulumi.Config().require("n") });
+`,
+);
 // The program needs @pulumi/pulumi: stackd's own lockfile, whose install is already cached.
 for (const f of ["package.json", "package-lock.json"]) fs.copyFileSync(path.join(installRoot, f), path.join(repo, "fleet", f));
 // Each stack has a value of its own, so the change below is to one file the others do not share.

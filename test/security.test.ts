@@ -247,6 +247,10 @@ describe("a service on a repository with a token in its URL", () => {
     expect((await get(`${url}/api/nothing-here`)).status).toBe(401);
     expect((await get(`${url}/api/nothing-here`, tokens.reader)).status).toBe(404);
     console.log(`role table: ${Object.keys(TABLE).length} routes, ${calls} authenticated calls`);
+
+    // A token added while the service runs works at once: the file is read again when it changes.
+    const late = (await runStackd(["token", "create", "late-reader", "--role", "read", "--tokens", path.join(tmp, "api tokens.yaml")])).stdout.trim();
+    expect((await get(`${url}/api/stacks`, late)).status).toBe(200);
   });
 
   it("keeps the token out of the API, logs, data dir, git config and ps, while git uses it", async () => {
@@ -301,10 +305,25 @@ describe("a service on a repository with a token in its URL", () => {
       controller.ledger.close();
     }
   });
+
+  it("--metrics-public serves /metrics without a token, and nothing else", async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-metrics-"));
+    const controller = new Controller({ repo: repo.dir, dataDir: scratch, logger: { info() {}, warn() {}, error() {} } });
+    const app = await buildServer({ controller, tokens: new TokenRegistry({}), metricsPublic: true });
+    const open = await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const metrics = await get(`${open}/metrics`);
+      expect([metrics.status, metrics.body.includes("stackd_queue_depth")]).toEqual([200, true]);
+      expect((await get(`${open}/api/stacks`)).status).toBe(401);
+    } finally {
+      await app.close();
+      controller.ledger.close();
+    }
+  });
 });
 
 describe("repository credentials", () => {
-  it("a token as the URL's user name, and one from STACKD_GIT_TOKEN, fetch; none is refused with a clear error", async () => {
+  it("a token as the URL's user name, from STACKD_GIT_TOKEN or from a token file fetches; none is refused with a clear error", async () => {
     const clean = `http://127.0.0.1:${gitHttp.port}/infra.git`;
     const asUser = new GitSource(`http://${CANARY_TOKEN}@127.0.0.1:${gitHttp.port}/infra.git`, fs.mkdtempSync(path.join(tmp, "user-")));
     expect(asUser.repo).toBe(`http://***@127.0.0.1:${gitHttp.port}/infra.git`);
@@ -318,6 +337,12 @@ describe("repository credentials", () => {
     await fromEnv.fetch();
     expect((await fromEnv.head("main")).revision).toBe(repo.head());
     for (const e of filesUnder(dataDir)) if (e.file) noLeak(e.path, readIfThere(e.path), [CANARY_TOKEN]);
+
+    const tokenFile = path.join(tmp, "git token");
+    fs.writeFileSync(tokenFile, `${CANARY_TOKEN}\n`, { mode: 0o600 });
+    const fromFile = new GitSource(clean, fs.mkdtempSync(path.join(tmp, "file-token-")), { tokenFile });
+    await fromFile.fetch();
+    expect((await fromFile.head("main")).revision).toBe(repo.head());
 
     const none = new GitSource(clean, fs.mkdtempSync(path.join(tmp, "none-")));
     const err = await none.fetch().then(

@@ -20,10 +20,10 @@ export type TokenEntry = z.infer<typeof TokenEntry>;
 export const tokenHash = (token: string): string => createHash("sha256").update(token).digest("hex");
 
 /** A new random token: 32 bytes, base64url, with a prefix that secret scanners can match. */
-export const newToken = (): string => `stackd_${randomBytes(32).toString("base64url")}`;
+const newToken = (): string => `stackd_${randomBytes(32).toString("base64url")}`;
 
 /** Reads and checks a tokens file; errors name the file and the entry. */
-export function readTokenFile(file: string): TokenEntry[] {
+function readTokenFile(file: string): TokenEntry[] {
   let doc: unknown;
   try {
     doc = parseYaml(fs.readFileSync(file, "utf8"));

@@ -10,7 +10,7 @@ import type { RunFactory } from "./run-factory.ts";
 import { brokerCredentials, runStack, type RunOptions } from "./stack-run.ts";
 
 /** Where the update plan a preview run saves is kept: `<data dir>/plans/<run id>.json`. */
-export const planFile = (dataDir: string, runId: string): string => path.join(dataDir, "plans", `${runId}.json`);
+const planFile = (dataDir: string, runId: string): string => path.join(dataDir, "plans", `${runId}.json`);
 
 /**
  * Runs one queued item through pulumi/ and records what came of it: the

@@ -90,7 +90,7 @@ export function sweepEngineTemp(): number {
  * approval can use: kept only while their preview awaits approval or the
  * approved up that applies them is queued or running.
  */
-export function prunePlans(ledger: Ledger, dataDir: string): number {
+function prunePlans(ledger: Ledger, dataDir: string): number {
   const dir = path.join(dataDir, "plans");
   if (!fs.existsSync(dir)) return 0;
   const keep = new Set(ledger.runs.list({ status: "awaiting_approval", limit: 100_000 }).map((r) => r.id));

@@ -37,7 +37,7 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * Reads the credential options from stackd's environment variables, with
  * the explicit options taking precedence.
  */
-export function credentialOptionsFromEnv(o: RepoCredentialOptions = {}, env: NodeJS.ProcessEnv = process.env): RepoCredentialOptions {
+function credentialOptionsFromEnv(o: RepoCredentialOptions = {}, env: NodeJS.ProcessEnv = process.env): RepoCredentialOptions {
   return {
     token: o.token ?? (env.STACKD_GIT_TOKEN || undefined),
     tokenFile: o.tokenFile ?? (env.STACKD_GIT_TOKEN_FILE || undefined),

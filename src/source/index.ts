@@ -1,2 +1,2 @@
 export { GitSource } from "./git.ts";
-export { credentialOptionsFromEnv, redactUrl, repoAccess, type RepoCredentialOptions } from "./credentials.ts";
+export type { RepoCredentialOptions } from "./credentials.ts";

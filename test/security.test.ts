@@ -90,6 +90,26 @@ async function commandLinesDuring(ms: number): Promise<string[]> {
   return [...seen];
 }
 
+/**
+ * The server `serve` builds, on a controller that is never started, in this
+ * process: for what only its options decide (routes, limits). Listening on a
+ * loopback port; `close` ends both.
+ */
+async function scratchServer(opts: Omit<Parameters<typeof buildServer>[0], "controller">) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-scratch-server-"));
+  const controller = new Controller({ repo: repo.dir, dataDir, logger: { info() {}, warn() {}, error() {} } });
+  const app = await buildServer({ controller, ...opts });
+  const url = await app.listen({ port: 0, host: "127.0.0.1" });
+  return {
+    app,
+    url,
+    async close() {
+      await app.close();
+      controller.ledger.close();
+    },
+  };
+}
+
 async function get(url: string, token?: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, body: await res.text() };
@@ -175,12 +195,9 @@ describe("a service on a repository with a token in its URL", () => {
   it("answers every route for each role exactly as the table says", async () => {
     // The routes as the server registers them, from the same code serve runs:
     // a new route missing from this table fails here.
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-routes-"));
-    const controller = new Controller({ repo: repo.dir, dataDir: scratch, logger: { info() {}, warn() {}, error() {} } });
-    const app = await buildServer({ controller, tokens: new TokenRegistry({}) });
-    const registered = app.routeAccess.map((r) => `${r.access.padEnd(7)} ${r.method} ${r.url}`).sort();
-    await app.close();
-    controller.ledger.close();
+    const scratch = await scratchServer({ tokens: new TokenRegistry({}) });
+    const registered = scratch.app.routeAccess.map((r) => `${r.access.padEnd(7)} ${r.method} ${r.url}`).sort();
+    await scratch.close();
     // Who may call each route, and what a caller who may gets (with the
     // parameters below: no preview exists, :id is a preview awaiting approval (nothing
     // to cancel), run_none is no run, nothing was ever applied).
@@ -287,10 +304,8 @@ describe("a service on a repository with a token in its URL", () => {
 
   it("a burst of wrong tokens from one address gets 429, then even a good token waits", async () => {
     // This service allows 100000 failures a minute; the burst test uses a server with the default of 20.
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-burst-"));
-    const controller = new Controller({ repo: repo.dir, dataDir: scratch, logger: { info() {}, warn() {}, error() {} } });
-    const app = await buildServer({ controller, tokens: new TokenRegistry({ held: [{ name: "owner", role: "admin", token: ADMIN_TOKEN }] }) });
-    const burst = await app.listen({ port: 0, host: "127.0.0.1" });
+    const server = await scratchServer({ tokens: new TokenRegistry({ held: [{ name: "owner", role: "admin", token: ADMIN_TOKEN }] }) });
+    const burst = server.url;
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 21; i++) statuses.push((await get(`${burst}/api/stacks`, `stackd_guess-${i}`)).status);
@@ -301,23 +316,19 @@ describe("a service on a repository with a token in its URL", () => {
       // Probes stay open: an orchestrator must still see the process up.
       expect((await get(`${burst}/healthz`)).body).toBe("up");
     } finally {
-      await app.close();
-      controller.ledger.close();
+      await server.close();
     }
   });
 
   it("--metrics-public serves /metrics without a token, and nothing else", async () => {
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-metrics-"));
-    const controller = new Controller({ repo: repo.dir, dataDir: scratch, logger: { info() {}, warn() {}, error() {} } });
-    const app = await buildServer({ controller, tokens: new TokenRegistry({}), metricsPublic: true });
-    const open = await app.listen({ port: 0, host: "127.0.0.1" });
+    const server = await scratchServer({ tokens: new TokenRegistry({}), metricsPublic: true });
+    const open = server.url;
     try {
       const metrics = await get(`${open}/metrics`);
       expect([metrics.status, metrics.body.includes("stackd_queue_depth")]).toEqual([200, true]);
       expect((await get(`${open}/api/stacks`)).status).toBe(401);
     } finally {
-      await app.close();
-      controller.ledger.close();
+      await server.close();
     }
   });
 });

@@ -86,12 +86,6 @@ export class TokenRegistry {
     this.reload();
   }
 
-  /** How many tokens are accepted now. */
-  get size(): number {
-    this.reload();
-    return this.held.length + this.fileEntries.length;
-  }
-
   private reload(): void {
     if (!this.file) return;
     let stamp: string;
@@ -123,12 +117,15 @@ export class TokenRegistry {
   }
 }
 
+/** Where a data dir keeps the admin token serve generates (read by the CLI beside the service). */
+export const adminTokenFile = (dataDir: string): string => path.join(dataDir, "admin-token");
+
 /**
  * The admin token a service generates when it is given no tokens at all:
  * `<data dir>/admin-token`, 0600, made on first start and reused after.
  */
 export function ensureAdminToken(dataDir: string): { file: string; token: string; created: boolean } {
-  const file = path.join(dataDir, "admin-token");
+  const file = adminTokenFile(dataDir);
   if (fs.existsSync(file)) {
     const token = fs.readFileSync(file, "utf8").trim();
     if (token) {

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { adminTokenFile } from "../access/index.ts";
 import { openLedger, stackStatuses, type Ledger, type Run, type StackStatus } from "../ledger/index.ts";
 import { StackdError } from "../support/index.ts";
 import { requireFormat, writeOut } from "./output.ts";
@@ -27,7 +28,7 @@ export function apiUrl(flags: { dataDir: string; api?: string }): ServiceEndpoin
   const file = path.join(flags.dataDir, "serve.json");
   const url = flags.api ? flags.api.replace(/\/$/, "") : fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { url: string }).url : undefined;
   if (!url) return undefined;
-  const adminToken = path.join(flags.dataDir, "admin-token");
+  const adminToken = adminTokenFile(flags.dataDir);
   const token = process.env.STACKD_API_TOKEN || (fs.existsSync(adminToken) ? fs.readFileSync(adminToken, "utf8").trim() : undefined);
   return { url, token };
 }

@@ -16,6 +16,12 @@ declare module "fastify" {
   }
 }
 
+/** Route options declaring who may call a route, one per level of access. */
+export const PUBLIC = { config: { access: "public" } } as const;
+export const READ = { config: { access: "read" } } as const;
+export const OPERATE = { config: { access: "operate" } } as const;
+export const ADMIN = { config: { access: "admin" } } as const;
+
 /** One route and who may call it, as registered. */
 export interface RouteAccess {
   method: string;

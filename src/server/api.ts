@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Controller } from "../reconciler/index.ts";
 import { StackdError } from "../support/index.ts";
-import { callerOf } from "./access.ts";
+import { ADMIN, OPERATE, READ, callerOf } from "./access.ts";
 import { parseQuery } from "./errors.ts";
 
 /** What the API routes need. */
@@ -12,9 +12,6 @@ export interface ApiOptions {
 
 // Who may call what (see README's security section): reads need `read`,
 // starting and stopping work `operate`, approvals and garbage collection `admin`.
-const READ = { config: { access: "read" } } as const;
-const OPERATE = { config: { access: "operate" } } as const;
-const ADMIN = { config: { access: "admin" } } as const;
 
 const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "blocked", "skipped", "interrupted", "awaiting_approval", "approved", "superseded", "cancelled"] as const;
 

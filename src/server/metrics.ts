@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Controller } from "../reconciler/index.ts";
 import type { Run } from "../ledger/index.ts";
+import { PUBLIC, READ } from "./access.ts";
 
 /** Prometheus metrics of one service: runs, durations, queue depth, stacks by condition. */
 export function createMetrics(controller: Controller): Registry {
@@ -48,11 +49,10 @@ export function createMetrics(controller: Controller): Registry {
 export async function metricsRoutes(app: FastifyInstance, opts: { controller: Controller }): Promise<void> {
   const { controller } = opts;
   const metrics = createMetrics(controller);
-  app.get("/metrics", { config: { access: "read" } }, async (_req, reply) => {
+  app.get("/metrics", READ, async (_req, reply) => {
     reply.header("content-type", metrics.contentType);
     return metrics.metrics();
   });
-  const PUBLIC = { config: { access: "public" } } as const;
   app.get("/healthz", PUBLIC, async (_req, reply) => reply.type("text/plain").send("up"));
   app.get("/readyz", PUBLIC, async (_req, reply) => {
     const ready = !!controller.info().head;

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Controller } from "../reconciler/index.ts";
 import { StackdError, messageOf } from "../support/index.ts";
+import { PUBLIC } from "./access.ts";
 import { zodReason } from "./errors.ts";
 import { GitPushSchema, GithubPullRequestSchema, GithubPushSchema, validGithubSignature, validSharedSecret } from "./webhook-payloads.ts";
 
@@ -40,9 +41,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
     return { accepted: true, receivedAt, ...detail };
   };
 
-  // Webhooks authenticate by their own signature, not a bearer token.
-  const PUBLIC = { config: { access: "public" } } as const;
-
+  // Webhooks are PUBLIC: they authenticate by their own signature, not a bearer token.
   app.post("/webhooks/github", PUBLIC, async (req, reply) => {
     const signature = req.headers["x-hub-signature-256"] as string | undefined;
     if (!validGithubSignature(secret(), req.rawBody ?? Buffer.alloc(0), signature)) {

@@ -6,7 +6,8 @@ import { messageOf } from "../support/index.ts";
 import { PlanRecorder } from "./events.ts";
 import { summarizeFailure } from "./failure.ts";
 import { endGroups, GROUPS_VAR, operationGroupsDir } from "./process-groups.ts";
-import { engineEnv, loadToolchain } from "./toolchain.ts";
+import { runEngineCommand } from "./engine-command.ts";
+import { engineEnv, loadToolchain, type Toolchain } from "./toolchain.ts";
 
 /** Where and how one stack's operations run. */
 export interface StackTarget {
@@ -56,29 +57,47 @@ export interface OperationOptions {
   savePlan?: string;
   /** up: do exactly this saved plan, or nothing. */
   plan?: string;
+  /** up: preview first in the same engine process, and change nothing when the preview fails (a mandatory policy violation). */
+  previewFirst?: boolean;
+}
+
+/** The environment of the target's engine processes: backend, passphrase, cloud, where to record process groups. */
+function targetEnv(tc: Toolchain, target: StackTarget, groups?: string, plans = false): Record<string, string> {
+  return engineEnv(tc, {
+    PULUMI_BACKEND_URL: target.backendUrl,
+    PULUMI_CONFIG_PASSPHRASE: target.passphrase,
+    ...target.env,
+    ...(groups ? { [GROUPS_VAR]: groups } : {}),
+    // Update plans sit behind the engine's experimental flag (3.184).
+    ...(plans ? { PULUMI_EXPERIMENTAL: "true" } : {}),
+  });
 }
 
 /** A workspace on the project directory with the target's backend, passphrase and environment. */
 async function workspace(target: StackTarget, groups?: string, plans = false): Promise<LocalWorkspace> {
   const tc = await loadToolchain();
   fs.mkdirSync(target.pulumiHome, { recursive: true });
-  return LocalWorkspace.create({
-    workDir: target.workDir,
-    pulumiCommand: tc.command,
-    pulumiHome: target.pulumiHome,
-    envVars: engineEnv(tc, {
-      PULUMI_BACKEND_URL: target.backendUrl,
-      PULUMI_CONFIG_PASSPHRASE: target.passphrase,
-      ...target.env,
-      ...(groups ? { [GROUPS_VAR]: groups } : {}),
-      // Update plans sit behind the engine's experimental flag (3.184).
-      ...(plans ? { PULUMI_EXPERIMENTAL: "true" } : {}),
-    }),
-  });
+  return LocalWorkspace.create({ workDir: target.workDir, pulumiCommand: tc.command, pulumiHome: target.pulumiHome, envVars: targetEnv(tc, target, groups, plans) });
 }
 
 async function openStack(target: StackTarget, groups?: string, plans = false): Promise<Stack> {
   return Stack.createOrSelect(target.stack, await workspace(target, groups, plans));
+}
+
+/**
+ * The CLI arguments of an up, as the Automation API passes them, except
+ * that the engine may preview first in the same process (see engine-command.ts).
+ */
+function upArgs(target: StackTarget, opts: OperationOptions): string[] {
+  return [
+    "up",
+    "--yes",
+    ...(opts.previewFirst ? [] : ["--skip-preview"]),
+    ...(opts.refresh ? ["--refresh"] : []),
+    ...(opts.plan ? ["--plan", opts.plan] : []),
+    ...(target.policyPacks ?? []).flatMap((p) => ["--policy-pack", p]),
+    ...(target.policyPackConfigs ?? []).flatMap((c) => ["--policy-pack-config", c]),
+  ];
 }
 
 /**
@@ -127,22 +146,24 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const stack = await openStack(target, groups, !!(opts.savePlan || opts.plan));
-    const common = {
-      onEvent: (e: unknown) => {
-        recorder.onEvent(e);
-        opts.onEvent?.(e);
-      },
-      onOutput: output,
-      color: "never" as const,
-      signal: opts.signal,
-      policyPacks: target.policyPacks,
-      policyPackConfigs: target.policyPackConfigs,
+    const onEvent = (e: unknown) => {
+      recorder.onEvent(e);
+      opts.onEvent?.(e);
     };
-    if (op === "preview") await stack.preview({ ...common, refresh: opts.refresh, plan: opts.savePlan });
-    else if (op === "up") await stack.up({ ...common, refresh: opts.refresh, plan: opts.plan });
-    else if (op === "drift-check") await stack.previewRefresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
-    else await stack.refresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
+    const plans = !!(opts.savePlan || opts.plan);
+    if (op === "up") {
+      const tc = await loadToolchain();
+      fs.mkdirSync(target.pulumiHome, { recursive: true });
+      const env = { ...targetEnv(tc, target, groups, plans), PULUMI_HOME: target.pulumiHome };
+      await runEngineCommand(tc, { args: upArgs(target, opts), workDir: target.workDir, stack: target.stack, env, onOutput: output, onEvent, signal: opts.signal });
+    } else {
+      const stack = await openStack(target, groups, plans);
+      const common = { onEvent, onOutput: output, color: "never" as const, signal: opts.signal };
+      const packs = { policyPacks: target.policyPacks, policyPackConfigs: target.policyPackConfigs };
+      if (op === "preview") await stack.preview({ ...common, ...packs, refresh: opts.refresh, plan: opts.savePlan });
+      else if (op === "drift-check") await stack.previewRefresh(common);
+      else await stack.refresh(common);
+    }
     const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
     return { result, lost: recorder.lostEvents() };
   } catch (err) {

@@ -81,6 +81,8 @@ export function engineEnv(tc: Toolchain, extra: Record<string, string>): Record<
   const { PATH: runtimePath, ...rest } = extra;
   return {
     ...ENGINE_FLAGS,
+    // TypeScript programs compiled by the engine are cached in stackd's own (private) cache, not world-readable in /tmp.
+    ...(process.env.TS_NODE_CACHE_DIRECTORY ? {} : { TS_NODE_CACHE_DIRECTORY: path.join(cacheDir(), "ts-node") }),
     PATH: [tc.binDir, ...(runtimePath ? [runtimePath] : []), path.dirname(process.execPath), process.env.PATH ?? ""].join(path.delimiter),
     ...rest,
   };

@@ -36,8 +36,6 @@ export interface ServiceOptions {
 export interface StackJob extends Job {
   runId: string;
   entry: StackEntry;
-  /** The checkout of `revision` when it is the head's (else made when the run starts). */
-  checkout: string;
   revision: string;
   mode: RunMode;
   refresh: boolean;

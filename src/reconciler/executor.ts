@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { RunCheckout } from "../source/index.ts";
 import { messageOf } from "../support/index.ts";
 import type { AbortReason, ServiceContext, StackJob } from "./context.ts";
 import type { HeadTracker } from "./head-tracker.ts";
@@ -54,11 +55,15 @@ export class Executor {
     const started = Date.now();
     const abort = new AbortController();
     this.ctx.aborts.set(job.runId, abort);
+    let lease: RunCheckout | undefined;
     try {
-      const checkout = job.checkout || (await this.ctx.source.checkout(job.revision));
+      // Runs happen in reused directories, where the program's compiled TypeScript is still cached.
+      lease = await this.ctx.source.lease(job.revision);
+      const checkout = lease.dir;
       const settings = this.heads.settingsAt(job.revision, checkout);
       const out = await runStack(job.entry, {
         checkout,
+        checkoutKey: lease.key,
         revision: job.revision,
         settings,
         credentials: brokerCredentials(this.ctx.broker, settings),
@@ -112,6 +117,7 @@ export class Executor {
     } catch (err) {
       ledger.runs.setStatus(job.runId, "failed", messageOf(err));
     } finally {
+      lease?.release();
       this.ctx.aborts.delete(job.runId);
       // An operation that was ended leaves the Automation API's event log behind.
       sweepEngineTemp();

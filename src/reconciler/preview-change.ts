@@ -3,7 +3,7 @@ import type { Report } from "../report/index.ts";
 import { GitSource } from "../source/index.ts";
 import { planPreview } from "./preview-plan.ts";
 import { CredentialBroker } from "../credentials/index.ts";
-import { brokerCredentials, runStack, type RunContext } from "./stack-run.ts";
+import { brokerCredentials, inRunCheckout, runStack, type RunContext } from "./stack-run.ts";
 
 /** `stackd preview`'s inputs. */
 export interface PreviewChangeOptions {
@@ -43,10 +43,13 @@ export async function previewChange(opts: PreviewChangeOptions): Promise<Report>
     progress,
     credentials: brokerCredentials(broker, plan.settings),
   };
-  const stacks = [];
-  for (const entry of plan.entries) {
-    const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true });
-    stacks.push(report);
-  }
+  const stacks = await inRunCheckout(source, ctx, async (run) => {
+    const reports = [];
+    for (const entry of plan.entries) {
+      const { log: _log, ...report } = await runStack(entry, run, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true });
+      reports.push(report);
+    }
+    return reports;
+  });
   return { revision: plan.head, base: plan.mergeBase, stacks };
 }

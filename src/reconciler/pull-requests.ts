@@ -6,7 +6,7 @@ import { messageOf } from "../support/index.ts";
 import type { Logger } from "./logger.ts";
 import { planPreview, type PreviewPlan } from "./preview-plan.ts";
 import type { Job } from "./queue.ts";
-import { runStack, type RunContext } from "./stack-run.ts";
+import { inRunCheckout, runStack, type RunContext } from "./stack-run.ts";
 
 /** A pull request as its webhook describes it. */
 export interface PullRequest {
@@ -86,7 +86,9 @@ export class PullRequestPreviews {
               superseded: () => resolve(undefined),
               run: async () => {
                 if (this.superseded(id)) return resolve(undefined);
-                const { log: _log, ...report } = await runStack(entry, ctx, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true });
+                const { log: _log, ...report } = await inRunCheckout(this.deps.source, ctx, (run) =>
+                  runStack(entry, run, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true }),
+                );
                 resolve(report);
               },
             });

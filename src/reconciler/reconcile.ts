@@ -4,7 +4,7 @@ import type { Report } from "../report/index.ts";
 import { StackdError } from "../support/index.ts";
 import { GitSource } from "../source/index.ts";
 import { CredentialBroker } from "../credentials/index.ts";
-import { brokerCredentials, runStack, type RunContext } from "./stack-run.ts";
+import { brokerCredentials, inRunCheckout, runStack, type RunContext } from "./stack-run.ts";
 
 /** One reconcile pass: which repository, ref, mode and stacks. */
 export interface ReconcileOptions {
@@ -61,10 +61,13 @@ export async function reconcile(opts: ReconcileOptions): Promise<Report> {
     progress,
     credentials: brokerCredentials(broker, loaded.settings),
   };
-  const stacks = [];
-  for (const entry of entries) {
-    const { log: _log, ...report } = await runStack(entry, ctx, opts.mode ?? "apply");
-    stacks.push(report);
-  }
+  const stacks = await inRunCheckout(source, ctx, async (run) => {
+    const reports = [];
+    for (const entry of entries) {
+      const { log: _log, ...report } = await runStack(entry, run, opts.mode ?? "apply");
+      reports.push(report);
+    }
+    return reports;
+  });
   return { revision, stacks };
 }

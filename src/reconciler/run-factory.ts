@@ -38,7 +38,6 @@ export class RunFactory {
       for (const r of ledger.approvals.pending(name)) ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
     }
     const run = ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy });
-    const head = this.ctx.head();
     const job: StackJob = {
       stack: name,
       // Drift checks coalesce among themselves, never with the runs that change the stack.
@@ -46,7 +45,6 @@ export class RunFactory {
       dependsOn: mode === "drift" ? [] : s.dependsOn,
       runId: run.id,
       entry,
-      checkout: revision === head?.revision ? head.checkout : "",
       revision,
       mode,
       refresh: o.refresh ?? false,

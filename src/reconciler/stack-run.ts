@@ -21,11 +21,17 @@ import {
 } from "../pulumi/index.ts";
 import { emptyCounts, type StackReport } from "../report/index.ts";
 import { prepareRuntime, type PreparedRuntime } from "../runtimes/index.ts";
+import type { GitSource } from "../source/index.ts";
 import { formatDuration, messageOf } from "../support/index.ts";
 
 /** Everything one stack's operations need besides the stack itself. */
 export interface RunContext {
   checkout: string;
+  /**
+   * Names the checkout's contents where its directory is reused for other
+   * revisions (a leased run checkout): what was prepared in it is keyed by this.
+   */
+  checkoutKey?: string;
   settings: Settings;
   backend: BackendSettings;
   env?: Record<string, string>;
@@ -101,6 +107,20 @@ export function brokerCredentials(broker: CredentialBroker, settings: Settings):
     broker.envFor(`${entry.project}/${entry.stack}`, revision, settingsFor(settings, entry.project, entry.stack).roles, purpose);
 }
 
+/**
+ * Runs `fn` with the context moved into a leased run checkout of its
+ * revision: a directory reused from run to run, where the program's
+ * compiled TypeScript is still cached (see source/run-checkouts.ts).
+ */
+export async function inRunCheckout<T>(source: GitSource, ctx: RunContext, fn: (ctx: RunContext) => Promise<T>): Promise<T> {
+  const lease = await source.lease(ctx.revision);
+  try {
+    return await fn({ ...ctx, checkout: lease.dir, checkoutKey: lease.key });
+  } finally {
+    lease.release();
+  }
+}
+
 /** Runs `fn` once per key for every stack that needs it; a failure is forgotten so the next run tries again. */
 function once<T>(ctx: RunContext, key: string, fn: () => Promise<T>): Promise<T> {
   let p = ctx.installs.get(key) as Promise<T> | undefined;
@@ -114,7 +134,7 @@ function once<T>(ctx: RunContext, key: string, fn: () => Promise<T>): Promise<T>
 
 /** A program's dependencies, once per project directory of a checkout. */
 function preparedRuntime(entry: StackEntry, ctx: RunContext, workDir: string): Promise<PreparedRuntime> {
-  return once(ctx, `runtime:${workDir}`, () =>
+  return once(ctx, `runtime:${ctx.checkoutKey ?? ctx.checkout}:${entry.projectDir}`, () =>
     prepareRuntime(workDir, entry.projectDir, entry.runtime, entry.runtimeOptions, ctx.progress, path.join(ctx.checkout, entry.programDir)),
   );
 }
@@ -122,7 +142,7 @@ function preparedRuntime(entry: StackEntry, ctx: RunContext, workDir: string): P
 /** Done once per checkout and pack list, however many stacks share it. */
 function preparedPacks(entry: StackEntry, ctx: RunContext): Promise<PreparedPacks> {
   const packs = packsFor(ctx.checkout, ctx.settings, settingsFor(ctx.settings, entry.project, entry.stack));
-  return once(ctx, `packs:${ctx.checkout}:${JSON.stringify(packs)}`, () => preparePacks(ctx.checkout, packs, ctx.progress));
+  return once(ctx, `packs:${ctx.checkoutKey ?? ctx.checkout}:${JSON.stringify(packs)}`, () => preparePacks(ctx.checkout, packs, ctx.progress));
 }
 
 function blockedBy(violations: StackReport["policy"]): string | undefined {
@@ -130,6 +150,21 @@ function blockedBy(violations: StackReport["policy"]): string | undefined {
   if (mandatory.length === 0) return undefined;
   const first = mandatory[0]!;
   return `blocked by ${mandatory.length} mandatory policy violation(s), first: ${first.pack}/${first.policy}: ${first.message}`;
+}
+
+/** Calls `then` once, when an up's output shows the engine moving on from its preview to the update. */
+function onUpdatePhase(then: () => void): (chunk: string) => void {
+  let seen = false;
+  let tail = "";
+  return (chunk) => {
+    if (seen) return;
+    // A header may arrive split across chunks: the end of the previous one is kept.
+    tail = (tail + chunk).slice(-200);
+    if (/^Updating \(/m.test(tail)) {
+      seen = true;
+      then();
+    }
+  };
 }
 
 /** Whether a plan changes anything. */
@@ -180,7 +215,7 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   const toolchain = { runtime: entry.runtime, plugins: [] as UsedPlugin[] };
   try {
     // The plugins a program needs are the same for each of its stacks: asked once per checkout.
-    toolchain.plugins = await once(ctx, `plugins:${workDir}`, () =>
+    toolchain.plugins = await once(ctx, `plugins:${ctx.checkoutKey ?? ctx.checkout}:${entry.projectDir}`, () =>
       ensurePlugins(workDir, {
         home: target.pulumiHome,
         sources,
@@ -253,6 +288,25 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
     const refresh = await run("refresh");
     log += refresh.log;
     if (!refresh.ok) return { ...base, status: "failed", changes: refresh.changes, resources: refresh.resources, error: locate(entry, refresh.error), log };
+  }
+  if (mode === "apply") {
+    // One engine pass, as `pulumi up --yes`: it previews with the packs first, and a
+    // mandatory violation found there stops it before anything changes.
+    ctx.progress(`${name}: previewing`);
+    const up = await run("up", { previewFirst: true, onOutput: onUpdatePhase(() => ctx.progress(`${name}: applying`)) });
+    const outcome = { ...base, policy: up.policy, changes: up.changes, resources: up.resources, log: up.log };
+    const blocked = blockedBy(up.policy);
+    if (blocked) {
+      ctx.progress(`${name}: ${blocked}`);
+      return { ...outcome, status: "blocked", error: blocked };
+    }
+    if (!up.ok) {
+      const error = locate(entry, up.error);
+      ctx.progress(`${name}: failed: ${error}`);
+      return { ...outcome, status: "failed", error };
+    }
+    ctx.progress(`${name}: ${hasChanges(up) ? "applied" : "no changes"}`);
+    return { ...outcome, status: hasChanges(up) ? "applied" : "unchanged", error: null };
   }
   let plan: StackOutcome["plan"];
   if (mode !== "up") {

@@ -3,6 +3,7 @@ import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { StackdError, messageOf, registerSecret, shortHash } from "../support/index.ts";
 import { redactUrl, repoAccess, type RepoCredentialOptions } from "./credentials.ts";
+import { RunCheckouts, type RunCheckout } from "./run-checkouts.ts";
 
 /** A repository address as the user wrote it: a URL or a local path. */
 function normalizeRepo(repo: string): string {
@@ -45,6 +46,7 @@ export class GitSource {
   private originChecked = false;
   private readonly mirror: string;
   private readonly worktrees: string;
+  private readonly slots: RunCheckouts;
   /** git refuses concurrent ref and worktree updates in one repository: those calls take turns. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -58,6 +60,14 @@ export class GitSource {
     const key = shortHash(this.url);
     this.mirror = path.join(dataDir, "repos", `${key}.git`);
     this.worktrees = path.join(dataDir, "worktrees", key);
+    this.slots = new RunCheckouts(path.join(dataDir, "checkouts", key), {
+      add: async (dir, revision) => void (await this.exclusive(() => this.addWorktree(revision, dir))),
+      switchTo: (dir, revision) =>
+        this.exclusive(async () => {
+          await this.git(dir).raw(["checkout", "--detach", "--force", "--quiet", revision]);
+          await this.git(dir).raw(["clean", "-ffdxq"]);
+        }),
+    });
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -146,6 +156,14 @@ export class GitSource {
     const dir = path.join(this.worktrees, revision);
     if (fs.existsSync(path.join(dir, ".git"))) return Promise.resolve(dir);
     return this.exclusive(() => this.addWorktree(revision, dir));
+  }
+
+  /**
+   * A checkout of `revision` for a run, in one of a few directories reused
+   * from run to run (see run-checkouts.ts); released when the run ends.
+   */
+  lease(revision: string): Promise<RunCheckout> {
+    return this.slots.lease(revision);
   }
 
   private async addWorktree(revision: string, dir: string): Promise<string> {

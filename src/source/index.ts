@@ -1,2 +1,3 @@
 export { GitSource } from "./git.ts";
 export type { RepoCredentialOptions } from "./credentials.ts";
+export type { RunCheckout } from "./run-checkouts.ts";

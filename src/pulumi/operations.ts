@@ -120,8 +120,16 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
   // The operation's processes form groups of their own: on abort the engine gets
   // Pulumi's interrupt first, and whatever is still running after the grace is ended.
   const groups = target.processGroups ? operationGroupsDir(target.processGroups) : undefined;
+  // The Automation API adds an abort listener to the signal it is given and
+  // never removes it; that listener holds the engine's process and all its
+  // output. On a timeout or composite signal (AbortSignal.timeout, .any), Node
+  // keeps every signal with a listener alive until it aborts, so each finished
+  // operation stayed in memory. It gets a plain signal of its own instead,
+  // which nothing references once the operation is over.
+  const engineAbort = new AbortController();
   let killer: NodeJS.Timeout | undefined;
   const onAbort = () => {
+    engineAbort.abort(opts.signal?.reason);
     killer = setTimeout(() => groups && endGroups(groups), KILL_GRACE_MS);
     killer.unref();
   };
@@ -135,14 +143,14 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
       },
       onOutput: output,
       color: "never" as const,
-      signal: opts.signal,
+      signal: engineAbort.signal,
       policyPacks: target.policyPacks,
       policyPackConfigs: target.policyPackConfigs,
     };
     if (op === "preview") await stack.preview({ ...common, refresh: opts.refresh, plan: opts.savePlan });
     else if (op === "up") await stack.up({ ...common, refresh: opts.refresh, plan: opts.plan });
-    else if (op === "drift-check") await stack.previewRefresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
-    else await stack.refresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: opts.signal });
+    else if (op === "drift-check") await stack.previewRefresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: engineAbort.signal });
+    else await stack.refresh({ onEvent: common.onEvent, onOutput: output, color: "never", signal: engineAbort.signal });
     const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
     return { result, lost: recorder.lostEvents() };
   } catch (err) {

@@ -111,3 +111,24 @@ describe("stack statuses", () => {
     }
   });
 });
+
+describe("ledger version", () => {
+  it("changes with every write, this connection's or another's, and only then", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-version-"));
+    const ledger = openLedger(dir);
+    const cli = openLedger(dir);
+    try {
+      const v0 = ledger.version();
+      ledger.stacks.list();
+      expect(ledger.version()).toBe(v0);
+      ledger.stacks.upsert({ name: "p/a", project: "p", stack: "a", applyMode: "auto" });
+      const v1 = ledger.version();
+      expect(v1).not.toBe(v0);
+      cli.stacks.recordOutcome("p/a", { failed: true, result: "failed" });
+      expect(ledger.version()).not.toBe(v1);
+    } finally {
+      ledger.close();
+      cli.close();
+    }
+  });
+});

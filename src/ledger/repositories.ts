@@ -114,6 +114,12 @@ export interface Ledger {
   readonly previews: PreviewsRepository;
   readonly meta: MetaRepository;
   readonly deliveries: DeliveriesRepository;
+  /**
+   * A token that changes whenever anything in the ledger changes, written by
+   * this process or another: what is derived from the ledger alone can be
+   * reused while it stays the same.
+   */
+  version(): string;
   /** The schema version the store is at after its migrations ran. */
   readonly schemaVersion: number;
   /** Gives the space of deleted rows back to the file system. */

@@ -31,6 +31,11 @@ export function openSqliteLedger(file: string): Ledger {
     previews: new SqlitePreviews(statements),
     meta: new SqliteMeta(statements),
     deliveries: new SqliteDeliveries(statements),
+    // Rows this connection changed, and commits by other connections (the CLI).
+    version: () => {
+      const v = statements.prepare("SELECT total_changes() AS changes, data_version AS other FROM pragma_data_version").get() as { changes: number; other: number };
+      return `${v.changes}.${v.other}`;
+    },
     schemaVersion,
     compact: () => db.exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;"),
     close: () => db.close(),

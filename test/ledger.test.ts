@@ -85,3 +85,50 @@ describe("stackd status and runs on a data dir", () => {
     expect((JSON.parse(runs.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id)).toEqual(["run_mwtddvq9681c1a", "run_mwtddvq92ba9ab", "run_mwtddvq74e7985"]);
   });
 });
+
+describe("stack statuses", () => {
+  it("each stack's status sees its own newest runs, newest first, and its own drift check", () => {
+    const ledger = openLedger(fs.mkdtempSync(path.join(os.tmpdir(), "stackd-statuses-")));
+    try {
+      for (const name of ["p/a", "p/b", "p/c"]) ledger.stacks.upsert({ name, project: "p", stack: name.slice(2), applyMode: "auto" });
+      const runs = (stack: string, n: number) =>
+        Array.from({ length: n }, () => ledger.runs.create({ stack, revision: "1".repeat(40), kind: "up", trigger: "poll" }).id);
+      const a = runs("p/a", 12);
+      const b = runs("p/b", 1);
+      ledger.runs.finish(a.at(-1)!, { status: "failed", error: "boom", log: "a long engine log" });
+      ledger.stacks.recordOutcome("p/a", { failed: true, result: "failed" });
+      ledger.drift.recordCheck("p/b", "2026-01-01T00:00:00.000Z", true);
+      const [sa, sb, sc] = stackStatuses(ledger, "1".repeat(40));
+      expect([sa!.lastRun?.id, sa!.reason, sa!.conditions]).toEqual([a.at(-1), "boom", ["Reconciling", "Failing"]]);
+      expect(ledger.runs.recent(10).get("p/a")?.map((r) => r.id)).toEqual(a.slice(2).reverse());
+      expect([sb!.lastRun?.id, sb!.health, sb!.lastDriftCheck]).toEqual([b[0], "Drifted", "2026-01-01T00:00:00.000Z"]);
+      expect([sc!.lastRun, sc!.health]).toEqual([null, "Unknown"]);
+      // Lists leave the log out; a run by its id has it.
+      expect("log" in sa!.lastRun!).toBe(false);
+      expect(ledger.runs.get(a.at(-1)!)?.log).toBe("a long engine log");
+    } finally {
+      ledger.close();
+    }
+  });
+});
+
+describe("ledger version", () => {
+  it("changes with every write, this connection's or another's, and only then", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-version-"));
+    const ledger = openLedger(dir);
+    const cli = openLedger(dir);
+    try {
+      const v0 = ledger.version();
+      ledger.stacks.list();
+      expect(ledger.version()).toBe(v0);
+      ledger.stacks.upsert({ name: "p/a", project: "p", stack: "a", applyMode: "auto" });
+      const v1 = ledger.version();
+      expect(v1).not.toBe(v0);
+      cli.stacks.recordOutcome("p/a", { failed: true, result: "failed" });
+      expect(ledger.version()).not.toBe(v1);
+    } finally {
+      ledger.close();
+      cli.close();
+    }
+  });
+});

@@ -24,6 +24,8 @@ export interface RunsRepository {
   get(id: string): RunWithLog | undefined;
   /** Newest first. */
   list(filter?: { stack?: string; limit?: number; status?: RunStatus }): Run[];
+  /** Every stack's newest runs (at most `perStack` each, newest first), by stack: one read for all stacks' statuses. */
+  recent(perStack: number): Map<string, Run[]>;
   /** The newest run of a stack at one revision. */
   latest(stack: string, revision: string): Run | undefined;
   /** Runs a crash left running are marked interrupted (and returned); queued ones skipped. */
@@ -55,6 +57,8 @@ export interface DriftRepository {
   /** Notes that a stack was checked, and whether drift was seen. */
   recordCheck(stack: string, at: string, drifted: boolean): void;
   lastCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined;
+  /** Every stack's last check, by stack. */
+  lastChecks(): Map<string, { checkedAt: string; drifted: boolean }>;
   /** The stack's open episode with its fingerprint, if any. */
   openEpisode(stack: string): (DriftRecord & { fingerprint: string }) | undefined;
   insertEpisode(e: { stack: string; fingerprint: string; revision: string; at: string; runId: string; resources: ResourceChange[] }): DriftRecord;
@@ -110,6 +114,12 @@ export interface Ledger {
   readonly previews: PreviewsRepository;
   readonly meta: MetaRepository;
   readonly deliveries: DeliveriesRepository;
+  /**
+   * A token that changes whenever anything in the ledger changes, written by
+   * this process or another: what is derived from the ledger alone can be
+   * reused while it stays the same.
+   */
+  version(): string;
   /** The schema version the store is at after its migrations ran. */
   readonly schemaVersion: number;
   /** Gives the space of deleted rows back to the file system. */

@@ -68,9 +68,13 @@ export function deriveStatus(
   };
 }
 
-/** Every stack's status from the ledger alone: what the service and `stackd status --data-dir` both show. */
+/**
+ * Every stack's status from the ledger alone: what the service and `stackd
+ * status --data-dir` both show. Three reads whatever the number of stacks
+ * (the API asks for 1,000 stacks' statuses as often as a client polls).
+ */
 export function stackStatuses(ledger: Ledger, headRevision: string | null): StackStatus[] {
-  return ledger.stacks
-    .list()
-    .map((row) => deriveStatus(row, ledger.runs.list({ stack: row.name, limit: 10 }), headRevision, ledger.drift.lastCheck(row.name)));
+  const recent = ledger.runs.recent(10);
+  const checks = ledger.drift.lastChecks();
+  return ledger.stacks.list().map((row) => deriveStatus(row, recent.get(row.name) ?? [], headRevision, checks.get(row.name)));
 }

@@ -139,12 +139,21 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
   // The operation's processes form groups of their own: on abort the engine gets
   // Pulumi's interrupt first, and whatever is still running after the grace is ended.
   const groups = target.processGroups ? operationGroupsDir(target.processGroups) : undefined;
+  // The Automation API adds an abort listener to the signal it is given and
+  // never removes it; that listener holds the engine's process and all its
+  // output. On a timeout or composite signal (AbortSignal.timeout, .any), Node
+  // keeps every signal with a listener alive until it aborts, so each finished
+  // operation stayed in memory. It gets a plain signal of its own instead,
+  // which nothing references once the operation is over.
+  const engineAbort = new AbortController();
   let killer: NodeJS.Timeout | undefined;
   const onAbort = () => {
+    engineAbort.abort(opts.signal?.reason);
     killer = setTimeout(() => groups && endGroups(groups), KILL_GRACE_MS);
     killer.unref();
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.signal?.aborted) engineAbort.abort(opts.signal.reason);
   try {
     const onEvent = (e: unknown) => {
       recorder.onEvent(e);
@@ -155,10 +164,10 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
       const tc = await loadToolchain();
       fs.mkdirSync(target.pulumiHome, { recursive: true });
       const env = { ...targetEnv(tc, target, groups, plans), PULUMI_HOME: target.pulumiHome };
-      await runEngineCommand(tc, { args: upArgs(target, opts), workDir: target.workDir, stack: target.stack, env, onOutput: output, onEvent, signal: opts.signal });
+      await runEngineCommand(tc, { args: upArgs(target, opts), workDir: target.workDir, stack: target.stack, env, onOutput: output, onEvent, signal: engineAbort.signal });
     } else {
       const stack = await openStack(target, groups, plans);
-      const common = { onEvent, onOutput: output, color: "never" as const, signal: opts.signal };
+      const common = { onEvent, onOutput: output, color: "never" as const, signal: engineAbort.signal };
       const packs = { policyPacks: target.policyPacks, policyPackConfigs: target.policyPackConfigs };
       if (op === "preview") await stack.preview({ ...common, ...packs, refresh: opts.refresh, plan: opts.savePlan });
       else if (op === "drift-check") await stack.previewRefresh(common);

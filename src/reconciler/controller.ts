@@ -52,6 +52,8 @@ export class Controller {
   private readonly scheduler: DriftScheduler;
   private readonly aborts = new Map<string, AbortController>();
   private doctorReport: DoctorReport | null = null;
+  /** The last statuses derived, and the ledger version and head they were derived at. */
+  private statuses: { key: string; statuses: StackStatus[] } | undefined;
   private syncing: Promise<unknown> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -257,9 +259,16 @@ export class Controller {
     return this.approvals.approve(runId, by);
   }
 
-  /** Every stack's sync, health and conditions. */
+  /**
+   * Every stack's sync, health and conditions; shared, not to be modified.
+   * Derived anew only when the ledger or the head changed: clients poll it,
+   * and deriving 1,000 stacks' statuses allocates megabytes each time.
+   */
   status(): StackStatus[] {
-    return stackStatuses(this.ledger, this.heads.head?.revision ?? null);
+    const head = this.heads.head?.revision ?? null;
+    const key = `${this.ledger.version()}@${head}`;
+    if (this.statuses?.key !== key) this.statuses = { key, statuses: stackStatuses(this.ledger, head) };
+    return this.statuses.statuses;
   }
 
   /** The service's own state for GET /api/stacks. */

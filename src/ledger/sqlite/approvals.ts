@@ -1,13 +1,13 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import type { ApprovalsRepository, RunsRepository } from "../repositories.ts";
 import type { Run } from "../types.ts";
 
 /** Approvals kept on the preview runs themselves: awaiting_approval, then approved or superseded. */
 export class SqliteApprovals implements ApprovalsRepository {
   private readonly runs: RunsRepository;
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync, runs: RunsRepository) {
+  constructor(db: Statements, runs: RunsRepository) {
     this.db = db;
     this.runs = runs;
   }

@@ -1,4 +1,4 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import type { DeliveriesRepository } from "../repositories.ts";
 
 /** How long a delivery ID is remembered: GitHub redelivers within hours, not days. */
@@ -6,9 +6,9 @@ const KEEP_MS = 24 * 3_600_000;
 
 /** Webhook delivery IDs in SQLite; an insert that conflicts is a replay. */
 export class SqliteDeliveries implements DeliveriesRepository {
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Statements) {
     this.db = db;
   }
 

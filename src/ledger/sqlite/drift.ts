@@ -1,4 +1,4 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import { newId } from "../../support/index.ts";
 import type { DriftRepository } from "../repositories.ts";
 import type { DriftRecord } from "../types.ts";
@@ -6,9 +6,9 @@ import { json, toDrift, where, type Row } from "./rows.ts";
 
 /** Drift checks (the last one per stack) and drift episodes in SQLite. */
 export class SqliteDrift implements DriftRepository {
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Statements) {
     this.db = db;
   }
 
@@ -21,6 +21,11 @@ export class SqliteDrift implements DriftRepository {
   lastCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined {
     const r = this.db.prepare("SELECT * FROM drift_checks WHERE stack = ?").get(stack) as Row | undefined;
     return r ? { checkedAt: r.checked_at as string, drifted: r.drifted === 1 } : undefined;
+  }
+
+  lastChecks(): Map<string, { checkedAt: string; drifted: boolean }> {
+    const rows = this.db.prepare("SELECT * FROM drift_checks").all() as Row[];
+    return new Map(rows.map((r) => [r.stack as string, { checkedAt: r.checked_at as string, drifted: r.drifted === 1 }]));
   }
 
   openEpisode(stack: string): (DriftRecord & { fingerprint: string }) | undefined {

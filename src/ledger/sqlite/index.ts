@@ -10,6 +10,7 @@ import { migrate } from "./migrations.ts";
 import { SqlitePreviews } from "./previews.ts";
 import { SqliteRuns } from "./runs.ts";
 import { SqliteStacks } from "./stacks.ts";
+import { preparedOnce } from "./statements.ts";
 
 /**
  * The ledger in one SQLite file (WAL, so the CLI reads while the service
@@ -20,15 +21,21 @@ export function openSqliteLedger(file: string): Ledger {
   const db = new DatabaseSync(file);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
   const schemaVersion = migrate(db);
-  const runs = new SqliteRuns(db);
+  const statements = preparedOnce(db);
+  const runs = new SqliteRuns(statements);
   return {
     runs,
-    stacks: new SqliteStacks(db),
-    drift: new SqliteDrift(db),
-    approvals: new SqliteApprovals(db, runs),
-    previews: new SqlitePreviews(db),
-    meta: new SqliteMeta(db),
-    deliveries: new SqliteDeliveries(db),
+    stacks: new SqliteStacks(statements),
+    drift: new SqliteDrift(statements),
+    approvals: new SqliteApprovals(statements, runs),
+    previews: new SqlitePreviews(statements),
+    meta: new SqliteMeta(statements),
+    deliveries: new SqliteDeliveries(statements),
+    // Rows this connection changed, and commits by other connections (the CLI).
+    version: () => {
+      const v = statements.prepare("SELECT total_changes() AS changes, data_version AS other FROM pragma_data_version").get() as { changes: number; other: number };
+      return `${v.changes}.${v.other}`;
+    },
     schemaVersion,
     compact: () => db.exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;"),
     close: () => db.close(),

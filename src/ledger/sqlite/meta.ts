@@ -1,13 +1,13 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import { mask } from "../../support/index.ts";
 import type { MetaRepository } from "../repositories.ts";
 import type { Row } from "./rows.ts";
 
 /** Key/value facts in SQLite. */
 export class SqliteMeta implements MetaRepository {
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Statements) {
     this.db = db;
   }
 

@@ -1,4 +1,4 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import { mask, newId } from "../../support/index.ts";
 import type { PreviewsRepository } from "../repositories.ts";
 import type { PreviewRecord } from "../types.ts";
@@ -6,9 +6,9 @@ import { json, nextSeq, now, toPreview, where, type Row } from "./rows.ts";
 
 /** Pull request previews in SQLite, in creation order (seq). */
 export class SqlitePreviews implements PreviewsRepository {
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Statements) {
     this.db = db;
   }
 

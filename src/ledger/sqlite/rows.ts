@@ -1,5 +1,5 @@
 // Rows to records and back: JSON columns, masking on the way in.
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import { mask } from "../../support/index.ts";
 import type { ResourceChange } from "../../report/index.ts";
 import type { DriftRecord, PreviewRecord, PreviewStatus, Run, RunKind, RunStatus, StackRow, Trigger } from "../types.ts";
@@ -92,7 +92,7 @@ export function toStack(r: Row): StackRow {
 }
 
 /** The next position in a table's creation order (runs and previews list newest first by it). */
-export function nextSeq(db: DatabaseSync, table: "runs" | "previews"): number {
+export function nextSeq(db: Statements, table: "runs" | "previews"): number {
   return (db.prepare(`SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ${table}`).get() as Row).n as number;
 }
 

@@ -1,14 +1,19 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import { mask, newId } from "../../support/index.ts";
 import type { RunsRepository } from "../repositories.ts";
 import type { Run, RunWithLog } from "../types.ts";
 import { json, nextSeq, now, toRun, where, type Row } from "./rows.ts";
 
+// Every column but the log: lists and statuses never show it, and reading a
+// thousand logs only to drop them costs a request megabytes of garbage.
+const COLUMNS = `id, seq, stack, revision, kind, trigger, status, created_at, started_at, finished_at, changes, resources, policy, error,
+  state_version, approval_of, runtime, plugins, requested_by, approved_by, plan_digest, checkpoint`;
+
 /** Runs in SQLite, in creation order (seq). */
 export class SqliteRuns implements RunsRepository {
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Statements) {
     this.db = db;
   }
 
@@ -59,16 +64,33 @@ export class SqliteRuns implements RunsRepository {
 
   list(filter: { stack?: string; limit?: number; status?: Run["status"] } = {}): Run[] {
     const w = where({ stack: filter.stack, status: filter.status });
-    return (this.db.prepare(`SELECT * FROM runs ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, filter.limit ?? 50) as Row[]).map(toRun);
+    return (this.db.prepare(`SELECT ${COLUMNS} FROM runs ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, filter.limit ?? 50) as Row[]).map(toRun);
+  }
+
+  recent(perStack: number): Map<string, Run[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT ${COLUMNS} FROM (SELECT ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY stack ORDER BY seq DESC) AS n FROM runs)
+         WHERE n <= ? ORDER BY stack, seq DESC`,
+      )
+      .all(perStack) as Row[];
+    const byStack = new Map<string, Run[]>();
+    for (const r of rows) {
+      const run = toRun(r);
+      const runs = byStack.get(run.stack);
+      if (runs) runs.push(run);
+      else byStack.set(run.stack, [run]);
+    }
+    return byStack;
   }
 
   latest(stack: string, revision: string): Run | undefined {
-    const r = this.db.prepare("SELECT * FROM runs WHERE stack = ? AND revision = ? ORDER BY seq DESC LIMIT 1").get(stack, revision) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${COLUMNS} FROM runs WHERE stack = ? AND revision = ? ORDER BY seq DESC LIMIT 1`).get(stack, revision) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
   interruptRunning(reason: string): Run[] {
-    const running = (this.db.prepare("SELECT * FROM runs WHERE status = 'running'").all() as Row[]).map(toRun);
+    const running = (this.db.prepare(`SELECT ${COLUMNS} FROM runs WHERE status = 'running'`).all() as Row[]).map(toRun);
     for (const r of running) this.setStatus(r.id, "interrupted", reason);
     this.db.prepare("UPDATE runs SET status = 'skipped', error = ? WHERE status = 'queued'").run("not run: the service stopped before it started");
     return running;

@@ -1,13 +1,13 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { Statements } from "./statements.ts";
 import type { StacksRepository } from "../repositories.ts";
 import type { StackRow } from "../types.ts";
 import { toStack, type Row } from "./rows.ts";
 
 /** Stack rows in SQLite, one per project/stack. */
 export class SqliteStacks implements StacksRepository {
-  private readonly db: DatabaseSync;
+  private readonly db: Statements;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: Statements) {
     this.db = db;
   }
 

@@ -57,7 +57,8 @@ const finished = (r: Run | undefined) => (r && !["queued", "running"].includes(r
 
 describe("time limits", () => {
   it("a hung up fails at its limit while the other stack applies, leaves no process, and the next commit applies cleanly", async () => {
-    const { served, svc, dataDir } = await applied("stacks:\n  dev:\n    timeouts: { up: 20s }\n");
+    // The limit covers the preview an up makes first: the first apply, compiling in a new checkout, fits in it.
+    const { served, svc, dataDir } = await applied("stacks:\n  dev:\n    timeouts: { up: 50s }\n");
     try {
       const revision = await push(
         svc,
@@ -67,9 +68,9 @@ describe("time limits", () => {
       );
       const dev = await waitFor("dev to time out", () => finished(runOf(svc, "sample-infra/dev", revision)()), 120_000);
       const prod = await waitFor("prod to apply", () => finished(runOf(svc, "sample-infra/prod", revision)()), 120_000);
-      expect([dev.status, dev.error]).toEqual(["failed", "timed out after 20s during up"]);
+      expect([dev.status, dev.error]).toEqual(["failed", "timed out after 50s during up"]);
       // Not the hour it would hang: the limit, the interrupt's grace and the lock's clean-up (a figure, not a test).
-      console.log(`hung up with a 20 s limit ended after ${((Date.parse(dev.finishedAt!) - Date.parse(dev.startedAt!)) / 1000).toFixed(1)} s`);
+      console.log(`hung up with a 50 s limit ended after ${((Date.parse(dev.finishedAt!) - Date.parse(dev.startedAt!)) / 1000).toFixed(1)} s`);
       expect(prod.status).toBe("succeeded");
       expect(Date.parse(prod.finishedAt!)).toBeLessThan(Date.parse(dev.finishedAt!));
       expect((await aws.bucketTags("stackd-sample-prod-data")).dataClass).toBe("meanwhile");
@@ -82,7 +83,7 @@ describe("time limits", () => {
       // A timeout is a failure like any other: the stack shows why and when it is tried again.
       const status = svc.controller.status().find((s) => s.name === "sample-infra/dev")!;
       expect(status.conditions).toEqual(["Failing"]);
-      expect(status.message).toBe(`Failing: timed out after 20s during up, retry 2 at ${status.retryAt}`);
+      expect(status.message).toBe(`Failing: timed out after 50s during up, retry 2 at ${status.retryAt}`);
 
       // The next change to dev (the pause gone, a tag changed) applies over the cleared stack.
       const next = await push(svc, served, { [DEV]: pausing(served, undefined)[DEV]!.replace("dataClass: internal", "dataClass: after-timeout") }, "no more pause");

@@ -81,7 +81,13 @@ describe("policy packs in the service", () => {
 
   it("a bucket without versioning is blocked with the violation recorded, and nothing changes in the cloud", async () => {
     const program = served.repo.read("infra/index.ts");
-    const runs = await pushAndSettle({ "infra/index.ts": program + auditBucket(false) }, "add an audit bucket without versioning");
+    // The same commit also changes a tag the up would apply first: one engine pass (an up that
+    // previews first) must stop before that change too.
+    const devConfig = served.repo.read("stacks/Pulumi.dev.yaml");
+    const runs = await pushAndSettle(
+      { "infra/index.ts": program + auditBucket(false), "stacks/Pulumi.dev.yaml": devConfig.replace("dataClass: internal", "dataClass: with-the-violation") },
+      "add an audit bucket without versioning, and retag",
+    );
     expect(runs.map((r) => `${r.stack}:${r.status}`).sort()).toEqual(["sample-infra/dev:blocked", "sample-infra/prod:blocked"]);
     const dev = runs.find((r) => r.stack === "sample-infra/dev")!;
     expect(dev.policy).toEqual([
@@ -99,8 +105,12 @@ describe("policy packs in the service", () => {
     expect(api.policy).toEqual(dev.policy);
     expect(await aws.bucketExists("stackd-sample-dev-audit")).toBe(false);
     expect(await aws.bucketExists("stackd-sample-prod-audit")).toBe(false);
+    expect((await aws.bucketTags("stackd-sample-dev-data")).dataClass).toBe("internal");
+    const log = svc.controller.ledger.runs.get(dev.id)!.log!;
+    expect(log).toContain("Previewing update (dev)");
+    expect(log).not.toContain("Updating (dev)");
 
-    const fixed = await pushAndSettle({ "infra/index.ts": program + auditBucket(true) }, "version the audit bucket");
+    const fixed = await pushAndSettle({ "infra/index.ts": program + auditBucket(true), "stacks/Pulumi.dev.yaml": devConfig }, "version the audit bucket");
     expect(fixed.map((r) => `${r.stack}:${r.status}`).sort()).toEqual(["sample-infra/dev:succeeded", "sample-infra/prod:succeeded"]);
     expect(await aws.bucketVersioning("stackd-sample-dev-audit")).toBe("Enabled");
   });

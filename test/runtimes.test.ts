@@ -45,9 +45,14 @@ function stack(report: Report, project: string): StackReport {
 }
 
 /** A project's directory in the checkout stackd made of a revision (data dir/worktrees/<repo key>/<revision>/). */
+/** A project's directory in the run checkout (see source/run-checkouts.ts) that ran `revision` last. */
 function checkoutOf(revision: string, project: string): string {
-  const [key] = fs.readdirSync(path.join(dataDir, "worktrees"));
-  return path.join(dataDir, "worktrees", key!, revision, project);
+  const root = path.join(dataDir, "checkouts");
+  const [key] = fs.readdirSync(root);
+  const slots = path.join(root, key!);
+  const record = fs.readdirSync(slots).find((f) => f.endsWith(".revision") && JSON.parse(fs.readFileSync(path.join(slots, f), "utf8")).revision === revision);
+  if (!record) throw new Error(`no run checkout holds ${revision}`);
+  return path.join(slots, record.replace(/\.revision$/, ""), project);
 }
 
 /** sha256 of the provider executable inside a tarball, as the engine installs it. */

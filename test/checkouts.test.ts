@@ -67,6 +67,14 @@ describe("run checkouts", () => {
       const e = await source.lease(first);
       expect(e.dir).toBe(a.dir);
       e.release();
+
+      // Another process moved that slot away and back: its contents were replaced, so its key is new.
+      const record = JSON.parse(fs.readFileSync(`${a.dir}.revision`, "utf8"));
+      fs.writeFileSync(`${a.dir}.revision`, JSON.stringify({ ...record, id: "replaced-by-another-process" }));
+      const f = await source.lease(first);
+      expect(f.dir).toBe(a.dir);
+      expect(f.key).not.toBe(e.key);
+      f.release();
     } finally {
       other.kill();
     }

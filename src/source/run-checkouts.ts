@@ -1,9 +1,13 @@
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 
-/** The file beside each slot: the revision it holds and when a run last used it. */
-const SlotRecord = z.object({ revision: z.string(), usedAt: z.number() });
+/**
+ * The file beside each slot: the revision it holds, an id that changes
+ * whenever its contents are replaced (by any process), and when a run last used it.
+ */
+const SlotRecord = z.object({ revision: z.string(), id: z.string(), usedAt: z.number() });
 
 /** A checkout held for one run; `release` when the run is over. */
 export interface RunCheckout {
@@ -25,7 +29,7 @@ export interface SlotGit {
 interface Held {
   revision: string;
   users: number;
-  key: string;
+  id: string;
 }
 
 function ownerAlive(lockFile: string): boolean {
@@ -38,8 +42,6 @@ function ownerAlive(lockFile: string): boolean {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
-
-let generation = 0;
 
 /**
  * The directories where engine operations run: a few stable worktrees
@@ -54,8 +56,6 @@ let generation = 0;
  */
 export class RunCheckouts {
   private readonly held = new Map<string, Held>();
-  /** Each directory's key, kept while released: it changes only when the directory's contents are replaced. */
-  private readonly keys = new Map<string, string>();
   private turn: Promise<unknown> = Promise.resolve();
   private readonly root: string;
   private readonly git: SlotGit;
@@ -92,13 +92,13 @@ export class RunCheckouts {
       while (slots.includes(n) || !this.take(path.join(this.root, String(n)))) n++;
       dir = path.join(this.root, String(n));
     }
+    let id = this.recorded(dir)?.revision === revision ? this.recorded(dir)!.id : undefined;
     try {
       if (!fs.existsSync(path.join(dir, ".git"))) {
-        this.keys.delete(dir);
+        id = undefined;
         fs.rmSync(dir, { recursive: true, force: true });
         await this.git.add(dir, revision);
-      } else if (this.recorded(dir)?.revision !== revision) {
-        this.keys.delete(dir);
+      } else if (!id) {
         fs.rmSync(`${dir}.revision`, { force: true });
         await this.git.switchTo(dir, revision);
       }
@@ -106,19 +106,18 @@ export class RunCheckouts {
       fs.rmSync(`${dir}.lock`, { force: true });
       throw err;
     }
-    if (!this.keys.has(dir)) this.keys.set(dir, `${dir}#${++generation}`);
-    this.held.set(dir, { revision, users: 0, key: this.keys.get(dir)! });
+    this.held.set(dir, { revision, users: 0, id: id ?? randomUUID() });
     return this.hold(dir);
   }
 
   private hold(dir: string): RunCheckout {
     const h = this.held.get(dir)!;
     h.users++;
-    fs.writeFileSync(`${dir}.revision`, JSON.stringify({ revision: h.revision, usedAt: Date.now() }));
+    fs.writeFileSync(`${dir}.revision`, JSON.stringify({ revision: h.revision, id: h.id, usedAt: Date.now() }));
     let released = false;
     return {
       dir,
-      key: h.key,
+      key: `${dir}#${h.id}`,
       release: () => {
         if (released) return;
         released = true;

@@ -56,7 +56,6 @@ export interface StacksRepository {
 export interface DriftRepository {
   /** Notes that a stack was checked, and whether drift was seen. */
   recordCheck(stack: string, at: string, drifted: boolean): void;
-  lastCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined;
   /** Every stack's last check, by stack. */
   lastChecks(): Map<string, { checkedAt: string; drifted: boolean }>;
   /** The stack's open episode with its fingerprint, if any. */

@@ -18,11 +18,6 @@ export class SqliteDrift implements DriftRepository {
       .run(stack, at, drifted ? 1 : 0);
   }
 
-  lastCheck(stack: string): { checkedAt: string; drifted: boolean } | undefined {
-    const r = this.db.prepare("SELECT * FROM drift_checks WHERE stack = ?").get(stack) as Row | undefined;
-    return r ? { checkedAt: r.checked_at as string, drifted: r.drifted === 1 } : undefined;
-  }
-
   lastChecks(): Map<string, { checkedAt: string; drifted: boolean }> {
     const rows = this.db.prepare("SELECT * FROM drift_checks").all() as Row[];
     return new Map(rows.map((r) => [r.stack as string, { checkedAt: r.checked_at as string, drifted: r.drifted === 1 }]));

@@ -83,8 +83,8 @@ export class RunCheckouts {
       .sort((a, b) => a - b);
     const free = slots.map((n) => path.join(this.root, String(n))).filter((dir) => !this.held.has(dir) && this.take(dir));
     // The slot last used for this revision needs no checkout; otherwise the one idle longest.
-    const at = (dir: string) => this.recorded(dir);
-    const chosen = free.find((dir) => at(dir)?.revision === revision) ?? free.sort((a, b) => (at(a)?.usedAt ?? 0) - (at(b)?.usedAt ?? 0))[0];
+    const records = new Map(free.map((dir) => [dir, this.recorded(dir)]));
+    const chosen = free.find((dir) => records.get(dir)?.revision === revision) ?? free.sort((a, b) => (records.get(a)?.usedAt ?? 0) - (records.get(b)?.usedAt ?? 0))[0];
     for (const dir of free) if (dir !== chosen) fs.rmSync(`${dir}.lock`, { force: true });
     let dir = chosen;
     if (!dir) {
@@ -92,7 +92,8 @@ export class RunCheckouts {
       while (slots.includes(n) || !this.take(path.join(this.root, String(n)))) n++;
       dir = path.join(this.root, String(n));
     }
-    let id = this.recorded(dir)?.revision === revision ? this.recorded(dir)!.id : undefined;
+    const record = records.get(dir);
+    let id = record?.revision === revision ? record.id : undefined;
     try {
       if (!fs.existsSync(path.join(dir, ".git"))) {
         id = undefined;

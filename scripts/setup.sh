@@ -7,6 +7,8 @@
 #   - two real provider plugins for the tests (scripts/build-plugins.sh)
 #   - the python toolchains uv and poetry, for the tests
 #   - OpenSSH's server binary, for the tests of ssh:// remotes
+#   - Debian's chromium, for the dashboard's browser tests
+#   - the dashboard's script and stylesheet (scripts/build-dashboard.ts)
 # Everything is cached under $STACKD_CACHE (default ~/.cache/stackd), keyed by
 # what it was built from, so a warm run only checks and links.
 set -euo pipefail
@@ -117,6 +119,15 @@ install_python_tools() {
   ln -sfn "$dir" "$cache/pytools"
 }
 
+# Debian packages the tests need. A fresh image has no package lists; fetching
+# them costs time, so only when the install fails without them.
+apt_install() {
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2; then
+    apt-get update >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2
+  fi
+}
+
 # --- OpenSSH server ----------------------------------------------------------------
 # The tests of ssh:// remotes run their own sshd (test/testkit/sshd.ts) on a
 # free port, so only the binary is needed, never the system service.
@@ -127,19 +138,30 @@ install_sshd() {
     return
   fi
   say "installing openssh-server (for the ssh:// remote tests)"
-  # A fresh image has no package lists; fetching them costs time, so only then.
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server >&2; then
-    apt-get update >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server >&2
-  fi
+  apt_install openssh-server
   # The package scripts may have started sshd on port 22; nothing here wants it.
   service ssh stop >/dev/null 2>&1 || true
 }
 
+# --- Chromium -------------------------------------------------------------------------
+# The dashboard's tests drive Debian's chromium with playwright-core; playwright's
+# own browser download is not used.
+install_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  if [ "$(id -u)" != 0 ]; then
+    say "chromium is missing and this is not root: the dashboard tests will fail until it is installed"
+    return
+  fi
+  say "installing chromium (for the dashboard tests)"
+  apt_install chromium
+}
+
 install_node_modules
+"$root/node_modules/.bin/node" "$root/scripts/build-dashboard.ts"
 build_engine
 install_moto
 install_python_tools
 install_sshd
+install_chromium
 bash "$root/scripts/build-plugins.sh" >/dev/null
 say "ready (engine: $cache/engine/current/bin, emulator: $cache/moto/bin/moto_server)"

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,7 +6,6 @@ import { promisify } from "node:util";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand, CreateRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { PutParameterCommand } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineEnv, loadToolchain, resolveBackend } from "../src/pulumi/index.ts";
 import { previewChange } from "../src/reconciler/index.ts";
 import { renderMarkdown } from "../src/previews/index.ts";
 import { installRoot } from "../src/support/index.ts";
@@ -14,6 +13,7 @@ import type { Run } from "../src/ledger/index.ts";
 import { startEmulator, type Emulator } from "./testkit/emulator.ts";
 import { cloud } from "./testkit/aws.ts";
 import { startReceiver, type Receiver } from "./testkit/receiver.ts";
+import { commitStackSecret } from "./testkit/secrets.ts";
 import { servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
 const exec = promisify(execFile);
@@ -61,22 +61,6 @@ async function locked(): Promise<void> {
   env = { ...emu.env, AWS_ACCESS_KEY_ID: key.AccessKeyId!, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey! };
 }
 
-/** `pulumi stack init` + `pulumi config set --secret` with the engine, as a person would, in the data dir's backend. */
-async function commitSecret(): Promise<void> {
-  const tc = await loadToolchain();
-  const b = resolveBackend(dataDir);
-  const run = (...args: string[]) =>
-    execFileSync(path.join(tc.binDir, "pulumi"), args, {
-      cwd: served.repo.dir,
-      env: { ...process.env, ...engineEnv(tc, { PULUMI_BACKEND_URL: b.backendUrl, PULUMI_CONFIG_PASSPHRASE: b.passphrase, PULUMI_HOME: b.pulumiHome }) },
-      stdio: "ignore",
-    });
-  run("stack", "init", "dev");
-  run("config", "set", "--secret", "--stack", "dev", "sample-infra:apiKey", CANARY);
-  served.repo.git("add", "-A");
-  served.repo.git("commit", "-qm", "dev api key");
-}
-
 const STACKD_YAML = (receiverUrl: string) =>
   [`notifications: [${receiverUrl}]`, "stacks:", "  dev:", "    roles:", `      roleArn: ${deployer}`, "  prod:", "    roles:", `      roleArn: ${forbidden}`, ""].join("\n");
 
@@ -86,7 +70,7 @@ beforeAll(async () => {
   receiver = await startReceiver();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-creds-"));
   served = await servedSampleRepo({ "stackd.yaml": STACKD_YAML(receiver.url) });
-  await commitSecret();
+  await commitStackSecret(served.repo, dataDir, "dev", "apiKey", CANARY);
   served.push();
   svc = await startService({ repo: served.url, dataDir, env });
   await waitFor("first runs", () => svc.runs().length >= 2);

@@ -224,7 +224,27 @@ describe("a service on a repository with a token in its URL", () => {
       "POST /api/runs/:id/cancel": ["operate", 409],
       "POST /api/gc": ["admin", 200],
       "POST /api/approvals/:runId": ["admin", 404],
+      "POST /api/approvals/:runId/reject": ["admin", 404],
+      // The dashboard: pages and their buttons answer with pages and redirects.
+      "GET /assets/:name": ["public", 404],
+      "GET /sign-in": ["public", 200],
+      "POST /ui/session": ["public", 400],
+      "GET /": ["read", 200],
+      "GET /stacks/:project/:stack": ["read", 200],
+      "GET /runs/:id": ["read", 200],
+      "GET /previews": ["read", 200],
+      "GET /previews/:id": ["read", 404],
+      "GET /ui/events": ["read", 200],
+      "GET /ui/runs/:id/log": ["read", 200],
+      "POST /ui/sign-out": ["read", 303],
+      "POST /ui/stacks/:project/:stack/reconcile": ["operate", 303],
+      "POST /ui/stacks/:project/:stack/drift": ["operate", 409],
+      "POST /ui/runs/:id/cancel": ["operate", 409],
+      "POST /ui/approvals/:runId": ["admin", 404],
+      "POST /ui/approvals/:runId/reject": ["admin", 404],
     };
+    // Pages send a browser without a token to sign in instead of answering 401.
+    const PAGES = new Set(["GET /", "GET /stacks/:project/:stack", "GET /runs/:id", "GET /previews", "GET /previews/:id"]);
     expect(registered).toEqual(Object.entries(TABLE).map(([route, [access]]) => `${access.padEnd(7)} ${route}`).sort());
 
     const awaiting = async () => (JSON.parse((await get(`${url}/api/runs?status=awaiting_approval`, tokens.owner)).body) as { runs: { id: string }[] }).runs[0]?.id;
@@ -249,10 +269,12 @@ describe("a service on a repository with a token in its URL", () => {
       const [method, pattern] = route.split(" ") as [string, string];
       const target = pattern.replace(/:(\w+)/g, (_, p: string) => params[p]!);
       for (const c of callers) {
-        const res = await fetch(`${url}${target}`, { method, headers: c.token ? { authorization: `Bearer ${c.token}` } : {} });
-        const body = await res.text();
+        const stream = new AbortController();
+        const res = await fetch(`${url}${target}`, { method, headers: c.token ? { authorization: `Bearer ${c.token}` } : {}, redirect: "manual", signal: stream.signal });
+        // The live feed never ends on its own: its headers are the answer.
+        const body = res.headers.get("content-type")?.startsWith("text/event-stream") && route === "GET /ui/events" ? (stream.abort(), "") : await res.text();
         calls++;
-        const expected = c.rank < 0 ? 401 : c.rank < RANK[access] ? 403 : allowed;
+        const expected = c.rank < 0 ? (PAGES.has(route) && !c.token ? 303 : 401) : c.rank < RANK[access] ? 403 : allowed;
         expect(res.status, `${route} by ${c.who}: ${body}`).toBe(expected);
         if (method === "POST" && route.endsWith("/reconcile") && expected === 202) {
           // Mutating calls record the token's name on the run.
@@ -317,6 +339,36 @@ describe("a service on a repository with a token in its URL", () => {
       expect((await get(`${burst}/healthz`)).body).toBe("up");
     } finally {
       await server.close();
+    }
+  });
+
+  it("the dashboard's sign-in: a session cookie, never the token; failures count toward the limit; a removed token's session ends", async () => {
+    const file = path.join(tmp, "session tokens.yaml");
+    const token = (await runStackd(["token", "create", "leaver", "--role", "read", "--tokens", file])).stdout.trim();
+    const scratch = await scratchServer({ tokens: new TokenRegistry({ file }), failureLimit: 3 });
+    try {
+      const signIn = (t: string, next = "/runs/run_x") =>
+        fetch(`${scratch.url}/ui/session`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: t, next }), redirect: "manual" });
+      const ok = await signIn(token);
+      expect([ok.status, ok.headers.get("location")]).toEqual([303, "/runs/run_x"]);
+      const cookie = ok.headers.get("set-cookie")!;
+      expect(cookie.split("; ").slice(1).sort()).toEqual(["HttpOnly", "Path=/", "SameSite=Strict"]);
+      expect(cookie).toMatch(/^stackd_session=[A-Za-z0-9_-]{43};/);
+      expect(cookie).not.toContain(token);
+      // Only a path on this site is followed after signing in.
+      expect((await signIn(token, "//elsewhere.example/")).headers.get("location")).toBe("/");
+      const session = cookie.split(";")[0]!;
+      const page = () => fetch(`${scratch.url}/`, { headers: { cookie: session }, redirect: "manual" });
+      expect((await page()).status).toBe(200);
+      // The token leaves the tokens file: its session ends with it.
+      fs.writeFileSync(file, "[]\n");
+      const after = await page();
+      expect([after.status, after.headers.get("location")]).toEqual([303, "/sign-in?next=%2F"]);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await signIn("stackd_not-a-token")).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await scratch.close();
     }
   });
 

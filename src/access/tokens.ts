@@ -103,12 +103,17 @@ export class TokenRegistry {
 
   /** The principal a presented token belongs to, or undefined. */
   verify(token: string): Principal | undefined {
+    return this.verifyHash(tokenHash(token));
+  }
+
+  /** The principal a token's sha256 (hex) belongs to, or undefined: for holders that keep only the hash. */
+  verifyHash(sha256: string): Principal | undefined {
     try {
       this.reload();
     } catch {
       // keep the entries read last
     }
-    const presented = Buffer.from(tokenHash(token), "hex");
+    const presented = Buffer.from(sha256, "hex");
     let found: Principal | undefined;
     for (const e of [...this.held, ...this.fileEntries]) {
       if (timingSafeEqual(presented, Buffer.from(e.sha256, "hex")) && !found) found = { name: e.name, role: e.role };

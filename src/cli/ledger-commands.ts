@@ -134,6 +134,19 @@ export async function approveCommand(runId: string, flags: { dataDir: string; ap
   return res.status === 409 ? 1 : 2;
 }
 
+/** `stackd reject RUN_ID`: refuses a stored preview's plan through the running service. */
+export async function rejectCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
+  const api = apiUrl(flags);
+  if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
+  const res = await callService<{ error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}/reject`, { method: "POST" });
+  if (res.status === 200) {
+    writeOut(`rejected ${runId}: its plan will not be applied\n`);
+    return 0;
+  }
+  process.stderr.write(`stackd: rejection refused (${res.status}): ${res.body.error}\n`);
+  return res.status === 409 ? 1 : 2;
+}
+
 /** `stackd cancel RUN_ID`: stops a queued or running run through the service. */
 export async function cancelCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
   const api = apiUrl(flags);

@@ -160,6 +160,14 @@ export function buildProgram(): Command {
     .action(action(async (runId, opts) => (await ledgerCommands()).approveCommand(runId, opts)));
 
   program
+    .command("reject")
+    .description("refuse the plan a manual stack's preview run showed: it is never applied")
+    .argument("<run-id>", "the preview run awaiting approval")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
+    .action(action(async (runId, opts) => (await ledgerCommands()).rejectCommand(runId, opts)));
+
+  program
     .command("gc")
     .description("remove what nothing needs: old worktrees, ledger rows past retention, stale engine temp dirs; prints what it freed")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())

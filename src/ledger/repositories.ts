@@ -22,8 +22,8 @@ export interface RunsRepository {
   /** Sets a status (and, when given, the reason) without touching the plan. */
   setStatus(id: string, status: RunStatus, error?: string): void;
   get(id: string): RunWithLog | undefined;
-  /** Newest first. */
-  list(filter?: { stack?: string; limit?: number; status?: RunStatus }): Run[];
+  /** Newest first; `offset` skips that many of the newest (paging). */
+  list(filter?: { stack?: string; limit?: number; offset?: number; status?: RunStatus }): Run[];
   /** Every stack's newest runs (at most `perStack` each, newest first), by stack: one read for all stacks' statuses. */
   recent(perStack: number): Map<string, Run[]>;
   /** The newest run of a stack at one revision. */
@@ -77,6 +77,8 @@ export interface ApprovalsRepository {
   pending(stack: string): Run[];
   /** Marks a preview approved, recording who approved it. */
   approve(runId: string, by: string): void;
+  /** Marks a preview rejected: its plan is never applied. */
+  reject(runId: string, by: string): void;
   supersede(runId: string, reason: string): void;
 }
 

@@ -15,6 +15,7 @@ export type RunStatus =
   | "interrupted"
   | "awaiting_approval"
   | "approved"
+  | "rejected"
   | "superseded"
   | "cancelled";
 

@@ -43,4 +43,15 @@ export class Approvals {
     // A remediation preview refreshed first; its approved up must too.
     return this.runs.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule", requestedBy: by });
   }
+
+  /** Refuses a preview's plan for good: the stack waits for a new commit (or a reconcile) to preview again. */
+  reject(runId: string, by: string): Run {
+    const { ledger, log } = this.ctx;
+    const run = ledger.runs.get(runId);
+    if (!run) throw notFound(`no run ${runId}`);
+    if (run.status !== "awaiting_approval") throw conflict(`run ${runId} is ${run.status}, not awaiting approval`);
+    ledger.approvals.reject(runId, by);
+    log.info({ run: runId, stack: run.stack, by }, "preview rejected");
+    return ledger.runs.get(runId)!;
+  }
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { settingsFor } from "../catalog/index.ts";
+import { settingsFor, type StackSettings } from "../catalog/index.ts";
 import { CredentialBroker, diagnose, type DoctorReport } from "../credentials/index.ts";
 import { DriftScheduler } from "../drift/index.ts";
 import { openLedger, stackStatuses, type Ledger, type PreviewRecord, type Run, type StackStatus, type Trigger } from "../ledger/index.ts";
@@ -34,6 +34,13 @@ export type { ServiceOptions } from "./context.ts";
  */
 export class Controller {
   readonly ledger: Ledger;
+  /**
+   * What happens to runs, for the metrics and the dashboard: `queued`,
+   * `started`, `finished` (run, seconds) and `updated` (an approval or
+   * rejection) carry the run as the ledger holds it; `output` (run id,
+   * chunk) the engine's output while it runs, unmasked; `head` a new head
+   * taking effect.
+   */
   readonly events = new EventEmitter();
   private readonly opts: ServiceOptions;
   private readonly log: Logger;
@@ -146,6 +153,7 @@ export class Controller {
     if (!this.opts.backend && settings.backend) this.backend = resolveBackend(this.opts.dataDir, settings.backend, { ...process.env, ...this.opts.env });
     this.queue.setParallelism(this.opts.parallelism ?? settings.parallelism);
     this.scheduler.update(new Map(this.heads.entries.map((e) => [nameOf(e), settingsFor(settings, e.project, e.stack).drift])));
+    this.events.emit("head", head);
   }
 
   /** Recovers from a crash, catches up with the branch, then polls; collects garbage daily. */
@@ -255,8 +263,17 @@ export class Controller {
   }
 
   /** Applies exactly what a stored preview showed (see Approvals); `by` is recorded as the approver. */
-  approve(runId: string, by: string): Promise<Run> {
-    return this.approvals.approve(runId, by);
+  async approve(runId: string, by: string): Promise<Run> {
+    const up = await this.approvals.approve(runId, by);
+    this.events.emit("updated", this.ledger.runs.get(runId));
+    return up;
+  }
+
+  /** Refuses what a stored preview showed; `by` is recorded in the run's reason. */
+  reject(runId: string, by: string): Run {
+    const run = this.approvals.reject(runId, by);
+    this.events.emit("updated", run);
+    return run;
   }
 
   /**
@@ -269,6 +286,12 @@ export class Controller {
     const key = `${this.ledger.version()}@${head}`;
     if (this.statuses?.key !== key) this.statuses = { key, statuses: stackStatuses(this.ledger, head) };
     return this.statuses.statuses;
+  }
+
+  /** The settings in force for a stack at the branch head; null when the head does not declare the stack. */
+  stackSettings(name: string): StackSettings | null {
+    const entry = this.heads.find(name);
+    return entry ? settingsFor(this.heads.settings, entry.project, entry.stack) : null;
   }
 
   /** The service's own state for GET /api/stacks. */

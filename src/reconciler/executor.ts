@@ -72,6 +72,7 @@ export class Executor {
         installs: this.ctx.installs,
         signal: abort.signal,
         progress: (line: string) => log.info({ run: job.runId, stack: job.stack }, line),
+        output: (chunk: string) => events.emit("output", job.runId, chunk),
       }, job.mode, { refresh: job.refresh, ...this.planOptions(job) });
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
       if (reason) out.error = reason.kind === "cancel" ? `cancelled by ${reason.by} (${out.error})` : `interrupted: the service stopped (${out.error})`;

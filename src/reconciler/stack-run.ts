@@ -38,6 +38,8 @@ export interface RunContext {
   /** Dependency installs (per project directory) and pack preparations (per pack list) in flight or done. */
   installs: Map<string, Promise<unknown>>;
   progress: (line: string) => void;
+  /** The engine's output as it is written, chunk by chunk (unmasked: the receiver masks whole lines). */
+  output?: (chunk: string) => void;
   signal?: AbortSignal;
   /** The cloud credentials of one run (STS AssumeRole of the stack's role); none means stackd's own. */
   credentials?: (entry: StackEntry, revision: string, purpose: Purpose) => Promise<Record<string, string>>;
@@ -260,7 +262,13 @@ async function step(target: StackTarget, op: Operation, ctx: RunContext, limits:
   const timeout = AbortSignal.timeout(limits[kind]);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
   if (ctx.signal?.aborted) return { ok: false, resources: [], policy: [], changes: emptyCounts(), log: "", error: `stopped before ${kind}`, aborted: true };
-  const result = await runOperation(target, op, { ...opts, signal });
+  const onOutput = ctx.output
+    ? (chunk: string) => {
+        opts.onOutput?.(chunk);
+        ctx.output!(chunk);
+      }
+    : opts.onOutput;
+  const result = await runOperation(target, op, { ...opts, onOutput, signal });
   if (!signal.aborted) return result;
   await recoverStack(target).catch(() => 0);
   const why = ctx.signal?.aborted ? `stopped during ${kind}` : `timed out after ${formatDuration(limits[kind])} during ${kind}`;

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { FailureLimiter, roleAllows, type Principal, type Role, type TokenRegistry } from "../access/index.ts";
+import { FailureLimiter, SESSION_COOKIE, roleAllows, type Principal, type Role, type Sessions, type TokenRegistry } from "../access/index.ts";
 import { StackdError } from "../support/index.ts";
 
 /** Who may call a route: anyone (`public`), or a token with at least this role. */
@@ -9,6 +9,12 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Every route says who may call it; a route that does not is admin-only. */
     access?: Access;
+    /**
+     * The dashboard's routes also accept a browser session (the cookie of
+     * POST /ui/session). A page without one sends the browser to sign in;
+     * anything else answers 401.
+     */
+    session?: "page" | "action";
   }
   interface FastifyRequest {
     /** The token's owner, on authenticated routes. */
@@ -32,6 +38,8 @@ export interface RouteAccess {
 /** How the API is guarded. */
 export interface AccessOptions {
   tokens: TokenRegistry;
+  /** The dashboard's browser sessions. */
+  sessions?: Sessions;
   /** Failed authentications per address and minute before it gets 429. */
   failureLimit?: number;
   /** /metrics without a token. */
@@ -44,13 +52,26 @@ function bearer(req: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/** Whether a request names no other site as its origin (browsers send Origin on every POST). */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Guards every route by the access it declares: a bearer token from the
- * registry with a role high enough, or 401/403. An address that keeps
- * failing is refused with 429 for a while. Returns the route table, filled
- * as routes register, so what is public can be listed and tested.
+ * registry with a role high enough (or, on the dashboard's routes, a browser
+ * session), or 401/403. An address that keeps failing is refused with 429
+ * for a while. Returns the route table, filled as routes register, so what
+ * is public can be listed and tested, and the failure limiter, which the
+ * sign-in form shares.
  */
-export function guardRoutes(app: FastifyInstance, opts: AccessOptions): RouteAccess[] {
+export function guardRoutes(app: FastifyInstance, opts: AccessOptions): { table: RouteAccess[]; limiter: FailureLimiter } {
   const table: RouteAccess[] = [];
   const limiter = new FailureLimiter(opts.failureLimit ?? 20);
   app.addHook("onRoute", (route) => {
@@ -70,7 +91,14 @@ export function guardRoutes(app: FastifyInstance, opts: AccessOptions): RouteAcc
       throw new StackdError(`too many failed authentications from ${req.ip}: try again in ${wait} s`, { kind: "throttled" });
     }
     const token = bearer(req);
-    const principal = token ? opts.tokens.verify(token) : undefined;
+    const session = req.routeOptions.config?.session;
+    const fromSession = !token && session ? opts.sessions?.principal(req.cookies?.[SESSION_COOKIE]) : undefined;
+    const principal = token ? opts.tokens.verify(token) : fromSession;
+    if (!principal && !token && session) {
+      // A browser without a session is not guessing tokens: it is sent to sign in.
+      if (session === "page" && req.method === "GET") return reply.redirect(`/sign-in?next=${encodeURIComponent(req.url)}`, 303);
+      throw new StackdError("sign in first: this needs a dashboard session or a bearer token", { kind: "auth" });
+    }
     if (!principal) {
       limiter.fail(req.ip);
       throw new StackdError(token ? "the bearer token is not valid" : "a bearer token is required: Authorization: Bearer <token>", { kind: "auth" });
@@ -78,9 +106,11 @@ export function guardRoutes(app: FastifyInstance, opts: AccessOptions): RouteAcc
     if (!roleAllows(principal.role, access)) {
       throw new StackdError(`the token "${principal.name}" has the role ${principal.role}; this needs ${access}`, { kind: "forbidden" });
     }
+    // The session cookie is SameSite=Strict; a form posted from another site is refused as well.
+    if (fromSession && req.method !== "GET" && !sameOrigin(req)) throw new StackdError("a request from another site was refused", { kind: "forbidden" });
     req.principal = principal;
   });
-  return table;
+  return { table, limiter };
 }
 
 /** The name recorded for a call: its token's name. */

@@ -13,7 +13,7 @@ export interface ApiOptions {
 // Who may call what (see README's security section): reads need `read`,
 // starting and stopping work `operate`, approvals and garbage collection `admin`.
 
-const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "blocked", "skipped", "interrupted", "awaiting_approval", "approved", "superseded", "cancelled"] as const;
+const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "blocked", "skipped", "interrupted", "awaiting_approval", "approved", "rejected", "superseded", "cancelled"] as const;
 
 const RunsQuery = z.strictObject({
   stack: z.string().min(1).optional(),
@@ -97,4 +97,5 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
     // The digest of the plan being applied, so the approver sees what they bound themselves to.
     return reply.code(202).send({ ...up, approvedPlan: controller.ledger.runs.get(req.params.runId)?.planDigest ?? null });
   });
+  app.post<{ Params: { runId: string } }>("/api/approvals/:runId/reject", ADMIN, async (req) => controller.reject(req.params.runId, callerOf(req)));
 }

@@ -1,5 +1,7 @@
+import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance } from "fastify";
-import type { TokenRegistry } from "../access/index.ts";
+import { Sessions, type FailureLimiter, type TokenRegistry } from "../access/index.ts";
+import { dashboardRoutes } from "./dashboard/index.ts";
 import type { Controller } from "../reconciler/index.ts";
 import { mask } from "../support/index.ts";
 import { guardRoutes, type RouteAccess } from "./access.ts";
@@ -33,14 +35,21 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Every route with who may call it. */
     routeAccess: RouteAccess[];
+    /** Failed authentications per address, shared by the API and the dashboard's sign-in. */
+    authFailures: FailureLimiter;
   }
 }
 
-/** The HTTP face of the service: one fastify plugin per area (API, webhooks, metrics and probes). */
+/** The HTTP face of the service: one fastify plugin per area (API, webhooks, metrics and probes, dashboard). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? 1024 * 1024;
   const app = Fastify({ bodyLimit, logger: opts.logger ?? false, ...(opts.tls ? { https: opts.tls } : {}) }) as unknown as FastifyInstance;
-  app.decorate("routeAccess", guardRoutes(app, opts));
+  // Cookies are parsed before the guard reads the dashboard's session.
+  await app.register(fastifyCookie);
+  const sessions = new Sessions(opts.tokens);
+  const guard = guardRoutes(app, { ...opts, sessions });
+  app.decorate("routeAccess", guard.table);
+  app.decorate("authFailures", guard.limiter);
 
   // Signatures are computed over the exact bytes received, so the raw body is kept.
   app.addContentTypeParser(["application/json", "application/x-www-form-urlencoded", "text/plain"], { parseAs: "buffer" }, (req, body, done) => {
@@ -57,5 +66,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(metricsRoutes, { controller: opts.controller });
   await app.register(apiRoutes, { controller: opts.controller });
   await app.register(webhookRoutes, { controller: opts.controller, webhookSecret: opts.webhookSecret });
+  await app.register(dashboardRoutes, { controller: opts.controller, sessions, secureCookies: !!opts.tls });
   return app;
 }

@@ -89,22 +89,7 @@ export async function startService(o: {
       await app.close();
       await controller.stop(60_000);
     },
-    pullRequestWebhook(pr) {
-      const body = JSON.stringify({
-        action: pr.action,
-        number: pr.number,
-        pull_request: {
-          head: { sha: pr.headSha, ref: pr.headRef, repo: { full_name: pr.fork ? "someone/infra-fork" : "team/infra" } },
-          base: { ref: "main", repo: { full_name: "team/infra" } },
-        },
-        repository: { full_name: "team/infra" },
-      });
-      return fetch(`${url}/webhooks/github`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-hub-signature-256": githubSignature(WEBHOOK_SECRET, body) },
-        body,
-      });
-    },
+    pullRequestWebhook: (pr) => pullRequestWebhook(url, pr),
     pushWebhook(revision, secret = WEBHOOK_SECRET) {
       const body = JSON.stringify({ ref: "refs/heads/main", after: revision, repository: { full_name: "team/infra" } });
       return fetch(`${url}/webhooks/github`, {
@@ -114,6 +99,24 @@ export async function startService(o: {
       });
     },
   };
+}
+
+/** Sends a GitHub pull_request webhook, signed with the test secret, to a service at `url`. */
+export function pullRequestWebhook(url: string, pr: { number: number; action: string; headSha: string; headRef: string; fork?: boolean }): Promise<Response> {
+  const body = JSON.stringify({
+    action: pr.action,
+    number: pr.number,
+    pull_request: {
+      head: { sha: pr.headSha, ref: pr.headRef, repo: { full_name: pr.fork ? "someone/infra-fork" : "team/infra" } },
+      base: { ref: "main", repo: { full_name: "team/infra" } },
+    },
+    repository: { full_name: "team/infra" },
+  });
+  return fetch(`${url}/webhooks/github`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-hub-signature-256": githubSignature(WEBHOOK_SECRET, body) },
+    body,
+  });
 }
 
 /** Polls `check` until it returns a value (not undefined/false) or the time is up. */

@@ -2,7 +2,7 @@ import type { Statements } from "./statements.ts";
 import type { ApprovalsRepository, RunsRepository } from "../repositories.ts";
 import type { Run } from "../types.ts";
 
-/** Approvals kept on the preview runs themselves: awaiting_approval, then approved or superseded. */
+/** Approvals kept on the preview runs themselves: awaiting_approval, then approved, rejected or superseded. */
 export class SqliteApprovals implements ApprovalsRepository {
   private readonly runs: RunsRepository;
   private readonly db: Statements;
@@ -19,6 +19,10 @@ export class SqliteApprovals implements ApprovalsRepository {
   approve(runId: string, by: string): void {
     this.runs.setStatus(runId, "approved");
     this.db.prepare("UPDATE runs SET approved_by = ? WHERE id = ?").run(by, runId);
+  }
+
+  reject(runId: string, by: string): void {
+    this.runs.setStatus(runId, "rejected", `rejected by ${by}`);
   }
 
   supersede(runId: string, reason: string): void {

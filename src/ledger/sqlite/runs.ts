@@ -62,9 +62,9 @@ export class SqliteRuns implements RunsRepository {
     return r ? { ...toRun(r), log: (r.log as string) ?? "" } : undefined;
   }
 
-  list(filter: { stack?: string; limit?: number; status?: Run["status"] } = {}): Run[] {
+  list(filter: { stack?: string; limit?: number; offset?: number; status?: Run["status"] } = {}): Run[] {
     const w = where({ stack: filter.stack, status: filter.status });
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM runs ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, filter.limit ?? 50) as Row[]).map(toRun);
+    return (this.db.prepare(`SELECT ${COLUMNS} FROM runs ${w.sql} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...w.args, filter.limit ?? 50, filter.offset ?? 0) as Row[]).map(toRun);
   }
 
   recent(perStack: number): Map<string, Run[]> {

@@ -36,6 +36,9 @@ function applyFilter(): void {
   }
   const count = $("#shown");
   if (count) count.textContent = `${shown} of ${all.length} shown`;
+  for (const counter of $$<HTMLElement>("[data-count]")) {
+    counter.textContent = String(all.filter((tr) => (tr.dataset.words ?? "").split(" ").includes(counter.dataset.count ?? "")).length);
+  }
   const params = new URLSearchParams();
   if (q) params.set("q", q);
   if (condition) params.set("condition", condition);

@@ -14,6 +14,9 @@ export function matches(s: StackStatus, filter: { q?: string; condition?: string
   return true;
 }
 
+/** The words counted above the list (the page's script recounts them as rows change). */
+const SUMMARY = ["Synced", "OutOfSync", "Drifted"] as const;
+
 /** Every word a stack's row can be filtered by. */
 const wordsOf = (s: StackStatus): string[] => [...s.conditions, s.sync, s.health];
 
@@ -56,8 +59,9 @@ export function StacksPage({ stacks, filter, info }: { stacks: StackStatus[]; fi
       <p class="live small" id="live" role="status" aria-live="polite">${""}</p>
     </div>
     <p class="small muted">
-      ${info.repo}${info.branch ? html` · <code>${info.branch}</code>` : null} · head <${Revision} sha=${info.head} />
-      · ${stacks.length} stacks: ${count("Synced")} Synced, ${count("OutOfSync")} OutOfSync, ${count("Drifted")} Drifted
+      ${info.repo}${info.branch ? html`${" · "}<code>${info.branch}</code>` : null}${" · head "}<${Revision} sha=${info.head} />
+      ${" · "}${stacks.length} stacks:${" "}
+      ${SUMMARY.map((word, i) => html`${i ? ", " : ""}<span data-count=${word}>${count(word)}</span> ${word}`)}
     </p>
     ${info.syncError ? html`<p class="notice bad" role="alert">Cannot sync the repository: ${info.syncError}</p>` : null}
     ${info.settingsError ? html`<p class="notice bad" role="alert">stackd.yaml: ${info.settingsError}</p>` : null}

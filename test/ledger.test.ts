@@ -106,6 +106,13 @@ describe("stack statuses", () => {
       // Lists leave the log out; a run by its id has it.
       expect("log" in sa!.lastRun!).toBe(false);
       expect(ledger.runs.get(a.at(-1)!)?.log).toBe("a long engine log");
+      // Pages of a stack's runs (the dashboard shows 20 a page): newest first, none twice.
+      const page = (n: number) => ledger.runs.list({ stack: "p/a", limit: 5, offset: (n - 1) * 5 }).map((r) => r.id);
+      expect([page(1), page(2), page(3)]).toEqual([a.slice(7).reverse(), a.slice(2, 7).reverse(), a.slice(0, 2).reverse()]);
+      // A rejected preview keeps who rejected it.
+      const preview = ledger.runs.create({ stack: "p/b", revision: "2".repeat(40), kind: "preview", trigger: "poll", status: "awaiting_approval" });
+      ledger.approvals.reject(preview.id, "owner");
+      expect([ledger.runs.get(preview.id)?.status, ledger.runs.get(preview.id)?.error]).toEqual(["rejected", "rejected by owner"]);
     } finally {
       ledger.close();
     }

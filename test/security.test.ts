@@ -5,6 +5,7 @@
 // a burst of bad tokens, and HTTPS served directly.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import type http from "node:http";
 import https from "node:https";
 import os from "node:os";
 import path from "node:path";
@@ -116,16 +117,20 @@ async function get(url: string, token?: string): Promise<{ status: number; body:
 }
 
 /** A request over HTTPS trusting one CA (fetch cannot be given one). */
-function httpsGet(url: string, ca: Buffer, token?: string): Promise<{ status: number; body: string }> {
+function httpsRequest(url: string, ca: Buffer, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+    const req = https.request(url, { ca, method: o.method ?? "GET", headers: o.headers ?? {} }, (res) => {
       let body = "";
       res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on("error", reject);
+    req.end(o.body);
   });
 }
+
+/** A GET over HTTPS trusting one CA, with a bearer token when given. */
+const httpsGet = (url: string, ca: Buffer, token?: string) => httpsRequest(url, ca, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
 beforeAll(async () => {
   emu = await startEmulator();
@@ -463,6 +468,9 @@ describe("a service on a repository over SSH with a deploy key, serving HTTPS", 
     expect((JSON.parse(stacks.body) as { repo: string; head: string }).head).toBe(repo.head());
     // Plain HTTP to the HTTPS port gets nothing useful.
     expect(await get(`${url.replace("https", "http")}/healthz`).then((r) => r.status, () => "refused")).not.toBe(200);
+    // Over HTTPS the dashboard's session cookie is Secure.
+    const signIn = await httpsRequest(`${url}/ui/session`, ca, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: adminToken }).toString() });
+    expect([signIn.status, signIn.headers["set-cookie"]?.[0]?.split("; ").slice(1).sort()]).toEqual([303, ["HttpOnly", "Path=/", "SameSite=Strict", "Secure"]]);
     for (const surface of [stacks.body, svc.output()]) noLeak("API or log", surface, [keyCanary, adminToken]);
     probeDataDir(dataDir, [keyCanary]);
   });

@@ -6,7 +6,7 @@ import { loadSettings } from "../catalog/index.ts";
 import { mask, registerSecret } from "../support/index.ts";
 import { resolveBackend } from "../pulumi/index.ts";
 import { Controller } from "../reconciler/index.ts";
-import { buildServer } from "../server/index.ts";
+import { buildServer, dashboardBuilt } from "../server/index.ts";
 import { StackdError, messageOf, privateDir } from "../support/index.ts";
 
 /** `stackd serve`'s options. */
@@ -121,6 +121,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   const url = await server.listen({ port: intFlag(flags.port, "--port") ?? 8080, host: flags.host });
   fs.writeFileSync(path.join(flags.dataDir, "serve.json"), JSON.stringify({ url, pid: process.pid }));
   logger.info({ url, repo: controller.repo, webhooks: !!webhookSecret, tokens: tokenSource, tls: !!tls, metricsPublic: !!flags.metricsPublic }, "stackd listening");
+  if (!dashboardBuilt()) logger.warn({ dashboard: url }, "the dashboard's script and stylesheet are not built (run `npm run setup`): its pages are served unstyled and do not update live");
   void controller.start();
 
   await new Promise<void>((resolve) => {

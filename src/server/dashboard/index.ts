@@ -22,6 +22,9 @@ import { FILTERS, StacksPage, rowHtml, stackHref } from "./views/stacks.ts";
 
 export { ASSETS_DIR, loadAssets } from "./assets.ts";
 
+/** Whether `npm run setup` built the dashboard's script and stylesheet (the pages work without them, unstyled and not live). */
+export const dashboardBuilt = (): boolean => loadAssets().size > 0;
+
 /** What the dashboard needs. */
 export interface DashboardOptions {
   controller: Controller;

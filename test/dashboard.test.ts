@@ -140,6 +140,12 @@ describe("the dashboard", () => {
     await row(page, "prod").waitFor({ state: "hidden" });
     await page.getByLabel("Condition").selectOption("");
 
+    // On a phone the page fits the screen's width; only the table scrolls sideways, inside its box.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await row(page, "dev").isVisible()).toBe(true);
+    await page.setViewportSize({ width: 1280, height: 860 });
+
     // Page weight and time to first render, as the browser measured them on a first visit (nothing cached).
     const cold = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     await cold.addCookies(cookies);

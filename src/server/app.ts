@@ -1,11 +1,11 @@
 import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Sessions, type FailureLimiter, type TokenRegistry } from "../access/index.ts";
-import { dashboardRoutes } from "./dashboard/index.ts";
 import type { Controller } from "../reconciler/index.ts";
 import { mask } from "../support/index.ts";
 import { guardRoutes, type RouteAccess } from "./access.ts";
 import { apiRoutes } from "./api.ts";
+import { dashboardRoutes } from "./dashboard/index.ts";
 import { httpError, sendError } from "./errors.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { webhookRoutes } from "./webhooks.ts";

@@ -8,14 +8,14 @@ import { SESSION_COOKIE, type Principal, type Sessions } from "../../access/inde
 import type { Run } from "../../ledger/index.ts";
 import type { Controller } from "../../reconciler/index.ts";
 import { StackdError } from "../../support/index.ts";
-import { callerOf } from "../access.ts";
+import { PUBLIC, callerOf } from "../access.ts";
 import { httpError, parseQuery, sendError, zodReason } from "../errors.ts";
 import { assetUrls, loadAssets } from "./assets.ts";
 import { LiveLogs } from "./live-logs.ts";
 import { openEventStream, type EventStream } from "./sse.ts";
 import { documentOf, errorDocument, type Frame } from "./views/layout.ts";
 import { PreviewPage, PreviewsPage } from "./views/previews.ts";
-import { RunPage } from "./views/run.ts";
+import { RunPage, commitLinks } from "./views/run.ts";
 import { SignIn } from "./views/sign-in.ts";
 import { StackPage } from "./views/stack.ts";
 import { FILTERS, StacksPage, rowHtml, stackHref } from "./views/stacks.ts";
@@ -36,6 +36,8 @@ export interface DashboardOptions {
 const PAGE = (access: "read" | "operate" | "admin") => ({ config: { access, session: "page" as const } });
 const ACTION = (access: "read" | "operate" | "admin") => ({ config: { access, session: "action" as const } });
 const RUNS_PER_PAGE = 20;
+/** The live feeds: their errors are JSON, like the API's. */
+const STREAMS = new Set(["/ui/events", "/ui/runs/:id/log"]);
 
 const SignInForm = z.object({ token: z.string().trim().min(1, "a token is required"), next: z.string().optional() });
 const StacksQuery = z.object({ q: z.string().optional(), condition: z.enum(FILTERS).or(z.literal("")).optional() });
@@ -69,12 +71,6 @@ function bodyOf(req: FastifyRequest): Record<string, unknown> {
   return Object.fromEntries(new URLSearchParams(text));
 }
 
-/** A commit's page when the repository is on GitHub. */
-function commitLinks(repo: string): (sha: string) => string | undefined {
-  const m = /github\.com[/:]([\w.-]+)\/([\w.-]+?)(?:\.git)?\/?$/.exec(repo);
-  return (sha) => (m ? `https://github.com/${m[1]}/${m[2]}/commit/${sha}` : undefined);
-}
-
 /** The dashboard's pages, its live feeds and the actions its buttons post. */
 export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
   const { controller, sessions } = opts;
@@ -103,7 +99,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   // Errors of pages and buttons come back as a page; those of the live feeds as JSON.
   app.setErrorHandler((err, req, reply) => {
     const { status, message } = httpError(err, 1024 * 1024);
-    if (req.routeOptions.config?.session && !req.url.startsWith("/ui/events") && !req.url.endsWith("/log")) {
+    if (req.routeOptions.config?.session && !STREAMS.has(req.routeOptions.url ?? "")) {
       return sendPage(reply, errorDocument(frame(req, "Error"), status, message), status);
     }
     return sendError(reply, status, message);
@@ -118,7 +114,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     return payload;
   });
 
-  app.get<{ Params: { name: string }; Querystring: { v?: string } }>("/assets/:name", { config: { access: "public" } }, async (req, reply) => {
+  app.get<{ Params: { name: string }; Querystring: { v?: string } }>("/assets/:name", PUBLIC, async (req, reply) => {
     const asset = assets.get(req.params.name);
     if (!asset) throw new StackdError(`no asset ${req.params.name} (the dashboard is built by \`npm run setup\`)`, { kind: "not-found" });
     reply.type(asset.type).header("x-content-type-options", "nosniff");
@@ -127,12 +123,12 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   });
 
   // --- signing in and out -----------------------------------------------------
-  app.get<{ Querystring: { next?: string } }>("/sign-in", { config: { access: "public" } }, async (req, reply) => {
+  app.get<{ Querystring: { next?: string } }>("/sign-in", PUBLIC, async (req, reply) => {
     if (sessions.principal(req.cookies[SESSION_COOKIE])) return reply.redirect(safeNext(req.query.next), 303);
     return page(req, reply, "Sign in", html`<${SignIn} next=${safeNext(req.query.next)} />`);
   });
 
-  app.post("/ui/session", { config: { access: "public" } }, async (req, reply) => {
+  app.post("/ui/session", PUBLIC, async (req, reply) => {
     const wait = app.authFailures.retryAfter(req.ip);
     if (wait > 0) {
       reply.header("retry-after", String(wait));
@@ -242,10 +238,12 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
       changed.clear();
     }, 150);
   };
-  for (const event of ["queued", "started", "finished", "updated"]) controller.events.on(event, touch);
-  controller.events.on("head", () => {
+  const onHead = () => {
     for (const stream of streams) stream.send("head", "{}");
-  });
+  };
+  const RUN_EVENTS = ["queued", "started", "finished", "updated"];
+  for (const event of RUN_EVENTS) controller.events.on(event, touch);
+  controller.events.on("head", onHead);
 
   app.get("/ui/events", ACTION("read"), async (req, reply) => {
     const stream = openEventStream(req, reply);
@@ -287,6 +285,13 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   // Open streams would hold the server's close until the browsers go away.
   app.addHook("preClose", async () => {
     for (const stream of [...streams]) stream.close();
+  });
+  // The controller may outlive this server (tests build several on one).
+  app.addHook("onClose", async () => {
+    clearTimeout(flush);
+    for (const event of RUN_EVENTS) controller.events.off(event, touch);
+    controller.events.off("head", onHead);
+    logs.detach();
   });
 }
 

@@ -26,11 +26,22 @@ const MAX_LINES = 5_000;
  */
 export class LiveLogs {
   private readonly runs = new Map<string, LiveLog>();
+  private readonly events: EventEmitter;
+  private readonly listeners = {
+    started: (run: Run) => void this.open(run.id),
+    output: (id: string, chunk: string) => this.append(id, chunk),
+    finished: (run: Run) => this.close(run.id),
+  };
 
   constructor(events: EventEmitter) {
-    events.on("started", (run: Run) => this.open(run.id));
-    events.on("output", (id: string, chunk: string) => this.append(id, chunk));
-    events.on("finished", (run: Run) => this.close(run.id));
+    this.events = events;
+    for (const [event, fn] of Object.entries(this.listeners)) events.on(event, fn);
+  }
+
+  /** Stops listening (the server closes); followers are ended. */
+  detach(): void {
+    for (const [event, fn] of Object.entries(this.listeners)) this.events.off(event, fn);
+    for (const id of [...this.runs.keys()]) this.close(id);
   }
 
   private open(id: string): LiveLog {

@@ -8,6 +8,12 @@ import { stackHref } from "./stacks.ts";
 
 const LIVE = new Set(["queued", "running"]);
 
+/** A commit's page, when the repository is on GitHub (https or ssh form); the URL's credentials never matter. */
+export function commitLinks(repo: string): (sha: string) => string | undefined {
+  const m = /github\.com[/:]([\w.-]+)\/([\w.-]+?)(?:\.git)?\/?$/.exec(repo);
+  return (sha) => (m ? `https://github.com/${m[1]}/${m[2]}/commit/${sha}` : undefined);
+}
+
 /** One run: what started it, what it planned or changed, what the packs said, and its log (live while it runs). */
 export function RunPage({ run, principal, commitUrl }: { run: RunWithLog; principal: Principal; commitUrl: (sha: string) => string | undefined }): VNode {
   const live = LIVE.has(run.status);

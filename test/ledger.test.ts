@@ -139,3 +139,66 @@ describe("ledger version", () => {
     }
   });
 });
+
+describe("stackd ledger export | stackd ledger import", () => {
+  const BIN = path.join(import.meta.dirname, "..", "bin", "stackd.js");
+  const sh = async (script: string) => {
+    const { execFile } = await import("node:child_process");
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile("bash", ["-c", script], { env: { ...process.env, STACKD: `${process.execPath} ${BIN}` } }, (err, stdout, stderr) =>
+        resolve({ code: (err as { code?: number } | null)?.code ?? 0, stdout, stderr }),
+      );
+    });
+  };
+  /** Every table's rows, by table, as the ledger holds them. */
+  const everything = (dir: string) => {
+    const ledger = openLedger(dir);
+    try {
+      return [...ledger.dump()];
+    } finally {
+      ledger.close();
+    }
+  };
+
+  it("moves every row into a new data dir through a pipe, all or nothing", async () => {
+    const from = oldDataDir();
+    // Rows of every table: the fixture's, and more written by this stackd.
+    const ledger = openLedger(from);
+    const run = ledger.runs.create({ stack: "sample-infra/dev", revision: "2".repeat(40), kind: "up", trigger: "api", requestedBy: "owner" });
+    ledger.runs.finish(run.id, { status: "succeeded", log: "a log with \"quotes\"\nand lines\n", plan: { digest: "ab".repeat(32), checkpoint: "cd".repeat(32) } });
+    ledger.previews.create({ repo: "team/infra", pr: 7, head: "3".repeat(40), base: "main" });
+    ledger.deliveries.accept("delivery-1");
+    ledger.close();
+    const before = everything(from);
+    expect(new Set(before.map((r) => r.table))).toEqual(new Set(["stacks", "runs", "drift", "drift_checks", "previews", "meta", "deliveries"]));
+
+    const to = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stackd-moved-")), "my data dir");
+    const moved = await sh(`$STACKD ledger export --data-dir '${from}' | $STACKD ledger import --data-dir '${to}'`);
+    expect(moved.code, moved.stderr).toBe(0);
+    const all = "2 stacks, 4 runs, 1 drift, 1 drift_checks, 2 previews, 1 meta, 1 deliveries";
+    expect(moved.stderr.split("\n")).toEqual([`stackd: exported ${all} from ${path.join(from, "ledger.db")}`, `stackd: imported ${all} into ${path.join(to, "ledger.db")}`, ""]);
+    expect(everything(to)).toEqual(before);
+    const movedLedger = openLedger(to);
+    expect(movedLedger.runs.get(run.id)).toMatchObject({ log: "a log with \"quotes\"\nand lines\n", planDigest: "ab".repeat(32), requestedBy: "owner" });
+    movedLedger.close();
+
+    // Refused, and nothing changes: a ledger that holds runs, a cut-off export, a bad line, a column from a newer stackd.
+    const again = await sh(`$STACKD ledger export --data-dir '${from}' | $STACKD ledger import --data-dir '${to}'`);
+    expect([again.code, again.stderr.trim().split("\n").at(-1)]).toEqual([1, `stackd: error: ${path.join(to, "ledger.db")}: the ledger already holds 2 stacks, 4 runs, 1 drift, 1 drift_checks, 2 previews, 1 deliveries: import into a new data dir`]);
+    const fresh = () => fs.mkdtempSync(path.join(os.tmpdir(), "stackd-refused-"));
+    const cut = fresh();
+    const cutOff = await sh(`$STACKD ledger export --data-dir '${from}' | head -n 5 | $STACKD ledger import --data-dir '${cut}'`);
+    expect([cutOff.code, cutOff.stderr.trim().split("\n").at(-1)]).toEqual([2, "stackd: error: stdin: the export ends at line 5 without its last line (it was cut off): nothing was imported"]);
+    expect(everything(cut).filter((r) => r.table !== "meta")).toEqual([]);
+    const file = path.join(fresh(), "export.jsonl");
+    await sh(`$STACKD ledger export --data-dir '${from}' > '${file}'`);
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    fs.writeFileSync(file, [...lines.slice(0, 2), "{not json", ...lines.slice(3)].join("\n"));
+    const bad = await sh(`$STACKD ledger import --data-dir '${fresh()}' --file '${file}'`);
+    expect(bad.stderr.trim()).toMatch(new RegExp(`^stackd: error: ${file.replace(/[.]/g, "\\.")}: line 3: not JSON`));
+    const newer = lines.map((l, i) => (i === 3 ? l.replace('"row":{', '"row":{"bogus":1,') : l));
+    fs.writeFileSync(file, newer.join("\n"));
+    const unknown = await sh(`$STACKD ledger import --data-dir '${fresh()}' --file '${file}'`);
+    expect(unknown.stderr.trim()).toMatch(/: line 4: table \w+ has no column bogus: the export is from a newer stackd$/);
+  });
+});

@@ -167,6 +167,19 @@ export function buildProgram(): Command {
     .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
     .action(action(async (runId, opts) => (await ledgerCommands()).rejectCommand(runId, opts)));
 
+  const ledger = program.command("ledger").description("the ledger as JSON lines: back it up, or move it to another data dir");
+  ledger
+    .command("export")
+    .description("write every row of the ledger to stdout as JSON lines")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .action(action(async (opts) => (await import("./ledger-transfer.ts")).exportCommand(opts)));
+  ledger
+    .command("import")
+    .description("fill a new data dir's ledger from an export (stdin, or --file), all or nothing")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--file <file>", "read the export from this file instead of stdin")
+    .action(action(async (opts) => (await import("./ledger-transfer.ts")).importCommand(opts)));
+
   program
     .command("gc")
     .description("remove what nothing needs: old worktrees, ledger rows past retention, stale engine temp dirs; prints what it freed")

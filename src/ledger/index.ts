@@ -8,6 +8,7 @@ export { openSqliteLedger } from "./sqlite/index.ts";
 export { MIGRATIONS } from "./sqlite/migrations.ts";
 export { deriveStatus, stackStatuses, STALL_AFTER, type StackStatus, type Condition } from "./status.ts";
 export type * from "./types.ts";
+export { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, type LedgerRestore, type LedgerRow, type LedgerTable } from "./transfer.ts";
 
 /** The ledger of a data dir: `<data dir>/ledger.db`. */
 export function openLedger(dataDir: string): Ledger {

@@ -13,6 +13,7 @@ import type {
   StackRow,
   Trigger,
 } from "./types.ts";
+import type { LedgerRestore, LedgerRow } from "./transfer.ts";
 
 /** Every run of every stack: created queued, started, finished with its plan and log. */
 export interface RunsRepository {
@@ -125,6 +126,10 @@ export interface Ledger {
   readonly schemaVersion: number;
   /** Gives the space of deleted rows back to the file system. */
   compact(): void;
+  /** Every row of every table: what `stackd ledger export` writes. */
+  dump(): Iterable<LedgerRow>;
+  /** Fills this ledger, which must hold no stacks, runs or drift yet, from an export (see LedgerRestore). */
+  restore(): LedgerRestore;
   close(): void;
 }
 

@@ -11,6 +11,7 @@ import { SqlitePreviews } from "./previews.ts";
 import { SqliteRuns } from "./runs.ts";
 import { SqliteStacks } from "./stacks.ts";
 import { preparedOnce } from "./statements.ts";
+import { dumpRows, restoreRows } from "./transfer.ts";
 
 /**
  * The ledger in one SQLite file (WAL, so the CLI reads while the service
@@ -38,6 +39,8 @@ export function openSqliteLedger(file: string): Ledger {
     },
     schemaVersion,
     compact: () => db.exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;"),
+    dump: () => dumpRows(db),
+    restore: () => restoreRows(db, file),
     close: () => db.close(),
   };
 }

@@ -24,6 +24,7 @@ export function documentOf(frame: Frame, content: VNode): string {
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <meta name="referrer" content="same-origin" />
+      <link rel="icon" href="data:," />
       <title>${frame.title} · stackd</title>
       ${assets["styles.css"] ? html`<link rel="stylesheet" href=${assets["styles.css"]} />` : null}
       ${assets["dashboard.js"] ? html`<script type="module" src=${assets["dashboard.js"]}></script>` : null}

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { html } from "htm/preact";
 import type { VNode } from "preact";
 import { z } from "zod";
-import { SESSION_COOKIE, type Principal, type Sessions } from "../../access/index.ts";
+import { SESSION_COOKIE, type Principal, type Role, type Sessions } from "../../access/index.ts";
 import type { Run } from "../../ledger/index.ts";
 import type { Controller } from "../../reconciler/index.ts";
 import { StackdError } from "../../support/index.ts";
@@ -33,8 +33,10 @@ export interface DashboardOptions {
   secureCookies: boolean;
 }
 
-const PAGE = (access: "read" | "operate" | "admin") => ({ config: { access, session: "page" as const } });
-const ACTION = (access: "read" | "operate" | "admin") => ({ config: { access, session: "action" as const } });
+/** A page: without a session the browser is sent to sign in. */
+const PAGE = (access: Role) => ({ config: { access, session: "page" as const } });
+/** A button's POST or a live feed: without a session, 401. */
+const ACTION = (access: Role) => ({ config: { access, session: "action" as const } });
 const RUNS_PER_PAGE = 20;
 /** The live feeds: their errors are JSON, like the API's. */
 const STREAMS = new Set(["/ui/events", "/ui/runs/:id/log"]);

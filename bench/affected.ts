@@ -73,7 +73,7 @@ try {
   for (const r of atRevision) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
   const byKind = [...kinds].map(([kind, n]) => (atRevision.length === 1 ? kind : `${n} ${kind}`)).join(", ");
   const stacks = new Set(created.map((r) => r.stack)).size;
-  const logs = created.map((r) => svc.controller.ledger.runs.get(r.id)?.log ?? "");
+  const logs = created.map((r) => svc.ledger.runs.get(r.id)?.log ?? "");
   const count = (header: string) => logs.reduce((n, log) => n + log.split(header).length - 1, 0);
   const elsewhere = created.length - atRevision.length;
   console.log(

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TokenRegistry } from "../src/access/index.ts";
-import { openLedger } from "../src/ledger/index.ts";
+import { openLedgerStore } from "../src/ledger/index.ts";
 import { Controller } from "../src/reconciler/index.ts";
 import { buildServer } from "../src/server/index.ts";
 import { launchBrowser } from "../test/testkit/browser.ts";
@@ -23,7 +23,7 @@ execFileSync("git", ["-c", "user.email=b@example.com", "-c", "user.name=bench", 
 execFileSync("git", ["-c", "user.email=b@example.com", "-c", "user.name=bench", "commit", "-q", "--allow-empty", "-m", "empty"], { cwd: repo });
 
 const dataDir = path.join(work, "data");
-const ledger = openLedger(dataDir);
+const ledger = openLedgerStore(dataDir);
 for (let i = 0; i < STACKS; i++) {
   const name = `fleet-${String(i % 20).padStart(2, "0")}/stack-${String(i).padStart(4, "0")}`;
   ledger.stacks.upsert({ name, project: name.split("/")[0]!, stack: name.split("/")[1]!, applyMode: i % 10 === 0 ? "manual" : "auto" });

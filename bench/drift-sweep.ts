@@ -22,7 +22,7 @@ const PARALLELISM = 2;
  * succeed would make the figures meaningless.
  */
 async function finished(svc: TestService, runs: Run[], what: string): Promise<number> {
-  const now = () => runs.map((r) => svc.controller.ledger.runs.get(r.id)!);
+  const now = () => runs.map((r) => svc.ledger.runs.get(r.id)!);
   await waitFor(what, () => now().every((r) => r.status !== "queued" && r.status !== "running"), 1_800_000);
   const bad = now().find((r) => r.status !== "succeeded");
   if (bad) throw new Error(`${what}: run ${bad.id} of ${bad.stack} ended ${bad.status}: ${bad.error ?? ""}`);
@@ -43,7 +43,7 @@ try {
   try {
     await waitFor("initial applies", () => svc.runs().filter((r) => r.status === "succeeded").length === N, 1_800_000);
     await settled(svc);
-    const names = svc.controller.status().map((s) => s.name);
+    const names = (await svc.controller.status()).map((s) => s.name);
 
     let t0 = Date.now();
     const sweep = await Promise.all(names.map((name) => svc.controller.checkDrift(name, "api")));

@@ -57,7 +57,7 @@ describe("manual apply mode", () => {
     expect(preview.changes).toEqual({ create: 3, update: 0, replace: 0, delete: 0, same: 0 });
     expect(await aws.bucketExists("stackd-sample-prod-data")).toBe(false);
     expect(await aws.bucketExists("stackd-sample-dev-data")).toBe(true);
-    const prod = svc.controller.status().find((s) => s.name === "sample-infra/prod")!;
+    const prod = (await svc.controller.status()).find((s) => s.name === "sample-infra/prod")!;
     expect(prod.conditions).toEqual(["AwaitingApproval"]);
     expect(prod.sync).toBe("OutOfSync");
   });
@@ -69,12 +69,12 @@ describe("manual apply mode", () => {
     expect(res.status).toBe(202);
     const up = (await res.json()) as { id: string; kind: string; revision: string; approvalOf: string };
     expect(up).toMatchObject({ kind: "up", revision: preview.revision, approvalOf: preview.id });
-    await waitFor("approved up", () => svc.controller.ledger.runs.get(up.id)?.status === "succeeded");
-    expect(svc.controller.ledger.runs.get(preview.id)!.status).toBe("approved");
+    await waitFor("approved up", () => svc.ledger.runs.get(up.id)?.status === "succeeded");
+    expect(svc.ledger.runs.get(preview.id)!.status).toBe("approved");
     // The approving token's name is on the approval and on the up it started.
-    expect([svc.controller.ledger.runs.get(preview.id)!.approvedBy, svc.controller.ledger.runs.get(up.id)!.requestedBy]).toEqual(["tester", "tester"]);
+    expect([svc.ledger.runs.get(preview.id)!.approvedBy, svc.ledger.runs.get(up.id)!.requestedBy]).toEqual(["tester", "tester"]);
     expect(await aws.bucketExists("stackd-sample-prod-data")).toBe(true);
-    expect(svc.controller.status().find((s) => s.name === "sample-infra/prod")!.sync).toBe("Synced");
+    expect((await svc.controller.status()).find((s) => s.name === "sample-infra/prod")!.sync).toBe("Synced");
     expect((await approve(preview.id)).status).toBe(409);
   });
 
@@ -102,7 +102,7 @@ describe("manual apply mode", () => {
       const r = awaiting();
       return r?.revision === second ? r : undefined;
     });
-    expect(svc.controller.ledger.runs.get(preview.id)!.status).toBe("superseded");
+    expect(svc.ledger.runs.get(preview.id)!.status).toBe("superseded");
     expect((await approve(newest.id)).status).toBe(202);
     await waitFor("second change applied", async () => (await aws.bucketTags("stackd-sample-prod-data")).dataClass === "second");
   });
@@ -129,7 +129,7 @@ describe("manual apply mode", () => {
     const up = (await res.json()) as { id: string; approvedPlan: string };
     expect(up.approvedPlan).toBe(preview.planDigest);
     const failed = await waitFor("the approved up to end", () => {
-      const r = svc.controller.ledger.runs.get(up.id)!;
+      const r = svc.ledger.runs.get(up.id)!;
       return r.status === "failed" ? r : undefined;
     });
     expect(failed.error).toMatch(/^the plan no longer holds: the stack's state changed since the preview \(checkpoint [0-9a-f]{12} -> [0-9a-f]{12}\); a new preview is queued$/);
@@ -160,7 +160,7 @@ describe("manual apply mode", () => {
     expect(res.status).toBe(202);
     const up = (await res.json()) as { id: string };
     const failed = await waitFor("the approved up to end", () => {
-      const r = svc.controller.ledger.runs.get(up.id)!;
+      const r = svc.ledger.runs.get(up.id)!;
       return r.status === "failed" ? r : undefined;
     });
     expect(failed.error).toBe("the plan no longer holds: data: tags.lookedUp changed; a new preview is queued");
@@ -172,12 +172,12 @@ describe("manual apply mode", () => {
     });
     const ok = (await (await approve(again.id)).json()) as { id: string };
     const applied = await waitFor("the approved up", () => {
-      const r = svc.controller.ledger.runs.get(ok.id)!;
+      const r = svc.ledger.runs.get(ok.id)!;
       return r.status === "succeeded" || r.status === "failed" ? r : undefined;
     });
     expect([applied.status, applied.error]).toEqual(["succeeded", null]);
     // What was applied is the plan that was approved: the ledger holds the same digest on both.
-    expect(applied.planDigest).toBe(svc.controller.ledger.runs.get(again.id)!.planDigest);
+    expect(applied.planDigest).toBe(svc.ledger.runs.get(again.id)!.planDigest);
     expect(await aws.bucketTags("stackd-sample-prod-data")).toMatchObject({ lookedUp: "green", dataClass: "third" });
   });
 });

@@ -88,16 +88,16 @@ describe("per-stack roles", () => {
   it("a stack's run happens as its assumed role, the session named after the stack and revision", async () => {
     const dev = svc.runs("sample-infra/dev")[0]!;
     expect(dev.status, dev.error ?? "").toBe("succeeded");
-    const log = svc.controller.ledger.runs.get(dev.id)!.log;
+    const log = svc.ledger.runs.get(dev.id)!.log;
     expect(log).toContain(`arn:aws:sts::123456789012:assumed-role/deployer/stackd-sample-infra.dev-${dev.revision.slice(0, 7)}`);
     expect(await cloud(emu).bucketExists("stackd-sample-dev-data")).toBe(false); // the test's own client has no valid key
   });
 
   it("a role that cannot be assumed stalls that stack with the reason, while the other applies", async () => {
-    const prod = svc.controller.status().find((s) => s.name === "sample-infra/prod")!;
+    const prod = (await svc.controller.status()).find((s) => s.name === "sample-infra/prod")!;
     expect(prod.conditions).toContain("Stalled");
     expect(prod.reason).toMatch(new RegExp(`cannot assume role ${forbidden.replace(/[/.]/g, "\\$&")}: AccessDenied: .*not authorized to perform: sts:AssumeRole`));
-    expect(svc.controller.status().find((s) => s.name === "sample-infra/dev")!.conditions).toEqual(["Ready"]);
+    expect((await svc.controller.status()).find((s) => s.name === "sample-infra/dev")!.conditions).toEqual(["Ready"]);
   });
 
   it("stackd doctor names the role that fails and why", async () => {
@@ -132,7 +132,7 @@ describe("secret hygiene", () => {
     await get("/metrics");
     const runs = JSON.parse(await get("/api/runs?limit=200")) as { runs: Run[] };
     for (const r of runs.runs) await get(`/api/runs/${r.id}`);
-    expect(runs.runs.some((r) => (svc.controller.ledger.runs.get(r.id)!.log ?? "").includes("apiKeyValue"))).toBe(true);
+    expect(runs.runs.some((r) => (svc.ledger.runs.get(r.id)!.log ?? "").includes("apiKeyValue"))).toBe(true);
     for (const args of [["status"], ["runs", "--format", "json", "--limit", "200"], ["status", "--format", "json"]]) {
       const { stdout, stderr } = await exec(process.execPath, [path.join(installRoot, "bin", "stackd.js"), ...args, "--data-dir", dataDir]);
       surfaces[`stackd ${args.join(" ")}`] = stdout + stderr;

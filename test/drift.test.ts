@@ -42,7 +42,7 @@ async function tamper(stack: string) {
   await aws.sqs.send(new DeleteQueueCommand({ QueueUrl }));
 }
 
-const openDrift = (stack: string) => svc.controller.ledger.drift.list({ stack, status: "open" })[0];
+const openDrift = (stack: string) => svc.ledger.drift.list({ stack, status: "open" })[0];
 const events = (event: string, stack: string) => receiver.bodies.filter((b) => b.event === event && b.stack === stack);
 
 beforeAll(async () => {
@@ -76,7 +76,7 @@ describe("scheduled drift detection", () => {
     expect(Object.keys(byType).sort()).toEqual(["Bucket", "Queue"]);
     expect(byType.Bucket).toMatchObject({ op: "drift", properties: ["tags.owner"], drift: [{ path: "tags.owner", declared: "platform-team", actual: "someone-else" }] });
     expect(byType.Queue).toMatchObject({ op: "deleted", properties: [] });
-    const check = svc.controller.ledger.runs.get(record.runId)!;
+    const check = svc.ledger.runs.get(record.runId)!;
     expect(check).toMatchObject({ kind: "refresh", trigger: "schedule", status: "succeeded" });
 
     const alert = await waitFor("drift.detected notification", () => events("drift.detected", "sample-infra/prod")[0]);
@@ -115,10 +115,10 @@ describe("scheduled drift detection", () => {
     expect(await aws.queueRetention("stackd-sample-dev-jobs")).toBe(345600);
 
     await svc.api(`/api/stacks/sample-infra/dev/drift`, { method: "POST" });
-    await waitFor("drift resolved", () => svc.controller.ledger.drift.get(detected.id)?.status === "closed");
+    await waitFor("drift resolved", () => svc.ledger.drift.get(detected.id)?.status === "closed");
     const resolved = await waitFor("drift.resolved notification", () => events("drift.resolved", "sample-infra/dev")[0]);
     expect(resolved).toMatchObject({ driftId: detected.id });
-    expect(svc.controller.status().find((s) => s.name === "sample-infra/dev")!.health).toBe("InSync");
+    expect((await svc.controller.status()).find((s) => s.name === "sample-infra/dev")!.health).toBe("InSync");
   });
 
   it("a receiver that is down is retried, logged, and blocks nothing", async () => {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS, openLedger, stackStatuses } from "../src/ledger/index.ts";
+import { MIGRATIONS, asyncLedger, openLedgerStore, stackStatuses } from "../src/ledger/index.ts";
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "ledger-0.1.0.db");
 
@@ -15,8 +15,8 @@ function oldDataDir(): string {
 }
 
 describe("ledger migrations", () => {
-  it("a ledger written by stackd 0.1.0 opens at the newest schema and keeps every row", () => {
-    const ledger = openLedger(oldDataDir());
+  it("a ledger written by stackd 0.1.0 opens at the newest schema and keeps every row", async () => {
+    const ledger = openLedgerStore(oldDataDir());
     try {
       expect(ledger.schemaVersion).toBe(MIGRATIONS.length);
       expect(ledger.runs.list().map((r) => [r.id, r.stack, r.kind, r.status, r.runtime, r.plugins])).toEqual([
@@ -35,7 +35,7 @@ describe("ledger migrations", () => {
       expect(ledger.previews.list().map((p) => [p.id, p.pr, p.status, p.markdown])).toEqual([["preview_mwtddvqg2ac0b7", 7, "completed", "## stackd preview\n"]]);
       expect(JSON.parse(ledger.meta.get("head")!)).toEqual({ branch: "main", revision: "1111111111111111111111111111111111111111" });
       // The health a drift check recorded is part of what `stackd status --data-dir` shows.
-      expect(stackStatuses(ledger, null).map((s) => [s.name, s.health])).toEqual([
+      expect((await stackStatuses(asyncLedger(ledger), null)).map((s) => [s.name, s.health])).toEqual([
         ["sample-infra/dev", "Drifted"],
         ["sample-infra/prod", "Unknown"],
       ]);
@@ -50,11 +50,11 @@ describe("ledger migrations", () => {
 
   it("each migration runs once: reopening changes nothing, and the version is recorded in the file", () => {
     const dir = oldDataDir();
-    openLedger(dir).close();
+    openLedgerStore(dir).close();
     const db = new DatabaseSync(path.join(dir, "ledger.db"));
     expect((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version).toBe(MIGRATIONS.length);
     db.close();
-    const again = openLedger(dir);
+    const again = openLedgerStore(dir);
     expect([again.schemaVersion, again.runs.list().length]).toEqual([MIGRATIONS.length, 3]);
     again.close();
   });
@@ -64,7 +64,7 @@ describe("ledger migrations", () => {
     const db = new DatabaseSync(path.join(dir, "ledger.db"));
     db.exec("PRAGMA user_version = 99");
     db.close();
-    expect(() => openLedger(dir)).toThrow(`the ledger is at schema version 99, newer than this stackd knows (${MIGRATIONS.length}): use a newer stackd`);
+    expect(() => openLedgerStore(dir)).toThrow(`the ledger is at schema version 99, newer than this stackd knows (${MIGRATIONS.length}): use a newer stackd`);
   });
 });
 
@@ -87,8 +87,8 @@ describe("stackd status and runs on a data dir", () => {
 });
 
 describe("stack statuses", () => {
-  it("each stack's status sees its own newest runs, newest first, and its own drift check", () => {
-    const ledger = openLedger(fs.mkdtempSync(path.join(os.tmpdir(), "stackd-statuses-")));
+  it("each stack's status sees its own newest runs, newest first, and its own drift check", async () => {
+    const ledger = openLedgerStore(fs.mkdtempSync(path.join(os.tmpdir(), "stackd-statuses-")));
     try {
       for (const name of ["p/a", "p/b", "p/c"]) ledger.stacks.upsert({ name, project: "p", stack: name.slice(2), applyMode: "auto" });
       const runs = (stack: string, n: number) =>
@@ -98,7 +98,7 @@ describe("stack statuses", () => {
       ledger.runs.finish(a.at(-1)!, { status: "failed", error: "boom", log: "a long engine log" });
       ledger.stacks.recordOutcome("p/a", { failed: true, result: "failed" });
       ledger.drift.recordCheck("p/b", "2026-01-01T00:00:00.000Z", true);
-      const [sa, sb, sc] = stackStatuses(ledger, "1".repeat(40));
+      const [sa, sb, sc] = await stackStatuses(asyncLedger(ledger), "1".repeat(40));
       expect([sa!.lastRun?.id, sa!.reason, sa!.conditions]).toEqual([a.at(-1), "boom", ["Reconciling", "Failing"]]);
       expect(ledger.runs.recent(10).get("p/a")?.map((r) => r.id)).toEqual(a.slice(2).reverse());
       expect([sb!.lastRun?.id, sb!.health, sb!.lastDriftCheck]).toEqual([b[0], "Drifted", "2026-01-01T00:00:00.000Z"]);
@@ -122,8 +122,8 @@ describe("stack statuses", () => {
 describe("ledger version", () => {
   it("changes with every write, this connection's or another's, and only then", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-version-"));
-    const ledger = openLedger(dir);
-    const cli = openLedger(dir);
+    const ledger = openLedgerStore(dir);
+    const cli = openLedgerStore(dir);
     try {
       const v0 = ledger.version();
       ledger.stacks.list();
@@ -152,7 +152,7 @@ describe("stackd ledger export | stackd ledger import", () => {
   };
   /** Every table's rows, by table, as the ledger holds them. */
   const everything = (dir: string) => {
-    const ledger = openLedger(dir);
+    const ledger = openLedgerStore(dir);
     try {
       return [...ledger.dump()];
     } finally {
@@ -163,7 +163,7 @@ describe("stackd ledger export | stackd ledger import", () => {
   it("moves every row into a new data dir through a pipe, all or nothing", async () => {
     const from = oldDataDir();
     // Rows of every table: the fixture's, and more written by this stackd.
-    const ledger = openLedger(from);
+    const ledger = openLedgerStore(from);
     const run = ledger.runs.create({ stack: "sample-infra/dev", revision: "2".repeat(40), kind: "up", trigger: "api", requestedBy: "owner" });
     ledger.runs.finish(run.id, { status: "succeeded", log: "a log with \"quotes\"\nand lines\n", plan: { digest: "ab".repeat(32), checkpoint: "cd".repeat(32) } });
     ledger.previews.create({ repo: "team/infra", pr: 7, head: "3".repeat(40), base: "main" });
@@ -178,7 +178,7 @@ describe("stackd ledger export | stackd ledger import", () => {
     const all = "2 stacks, 4 runs, 1 drift, 1 drift_checks, 2 previews, 1 meta, 1 deliveries";
     expect(moved.stderr.split("\n")).toEqual([`stackd: exported ${all} from ${path.join(from, "ledger.db")}`, `stackd: imported ${all} into ${path.join(to, "ledger.db")}`, ""]);
     expect(everything(to)).toEqual(before);
-    const movedLedger = openLedger(to);
+    const movedLedger = openLedgerStore(to);
     expect(movedLedger.runs.get(run.id)).toMatchObject({ log: "a log with \"quotes\"\nand lines\n", planDigest: "ab".repeat(32), requestedBy: "owner" });
     movedLedger.close();
 

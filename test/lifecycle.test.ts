@@ -31,7 +31,7 @@ async function applied(stackdYaml: string): Promise<{ served: Awaited<ReturnType
   served.push();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-life-"));
   const svc = await startService({ repo: served.url, dataDir, env: emu.env });
-  await waitFor("both stacks applied", () => svc.controller.status().filter((s) => s.sync === "Synced").length === 2, 240_000);
+  await waitFor("both stacks applied", async () => (await svc.controller.status()).filter((s) => s.sync === "Synced").length === 2, 240_000);
   await settled(svc);
   return { served, svc, dataDir };
 }
@@ -81,7 +81,7 @@ describe("time limits", () => {
       const stale = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("automation-logs-") && Date.now() - fs.statSync(path.join(os.tmpdir(), d)).mtimeMs > 60_000);
       expect(stale).toEqual([]);
       // A timeout is a failure like any other: the stack shows why and when it is tried again.
-      const status = svc.controller.status().find((s) => s.name === "sample-infra/dev")!;
+      const status = (await svc.controller.status()).find((s) => s.name === "sample-infra/dev")!;
       expect(status.conditions).toEqual(["Failing"]);
       expect(status.message).toBe(`Failing: timed out after 50s during up, retry 2 at ${status.retryAt}`);
 
@@ -122,7 +122,7 @@ describe("cancel", () => {
       const running = await waitFor("dev to be applying", () => svc.logs.slice(seen).some((l) => l.includes("sample-infra/dev: applying")) && runOf(svc, "sample-infra/dev", revision)(), 180_000);
       const res = await svc.api(`/api/runs/${running.id}/cancel`, { method: "POST" });
       expect(res.status).toBe(202);
-      const cancelled = await waitFor("the run to end", () => finished(svc.controller.ledger.runs.get(running.id)), 60_000);
+      const cancelled = await waitFor("the run to end", () => finished(svc.ledger.runs.get(running.id)), 60_000);
       expect([cancelled.status, cancelled.error]).toEqual(["cancelled", "cancelled by tester (stopped during up)"]);
       const again = await svc.api(`/api/runs/${running.id}/cancel`, { method: "POST" });
       expect([again.status, ((await again.json()) as { error: string }).error]).toEqual([409, `run ${running.id} is cancelled: there is nothing to cancel`]);
@@ -148,7 +148,7 @@ describe("retries", () => {
       const failed = await waitFor("dev to fail", () => finished(runOf(svc, "sample-infra/dev", broken)()), 120_000);
       expect(failed.status).toBe("failed");
       await settled(svc);
-      const before = svc.controller.ledger.stacks.get("sample-infra/dev")!;
+      const before = svc.ledger.stacks.get("sample-infra/dev")!;
       expect([before.failures, before.retryAt !== null]).toEqual([1, true]);
 
       // Drift at the applied revision is remediated by an up of that revision: it succeeds.
@@ -157,9 +157,9 @@ describe("retries", () => {
       const remediation = await waitFor("the remediation", () => finished(svc.runs("sample-infra/dev").find((r) => r.kind === "up" && r.trigger === "schedule")), 120_000);
       expect([remediation.status, remediation.revision === check.revision]).toEqual(["succeeded", true]);
       expect((await aws.bucketTags("stackd-sample-dev-data")).owner).toBe("platform-team");
-      const after = svc.controller.ledger.stacks.get("sample-infra/dev")!;
+      const after = svc.ledger.stacks.get("sample-infra/dev")!;
       expect([after.failures, after.retryAt]).toEqual([1, before.retryAt]);
-      const status = svc.controller.status().find((s) => s.name === "sample-infra/dev")!;
+      const status = (await svc.controller.status()).find((s) => s.name === "sample-infra/dev")!;
       expect([status.sync, status.conditions]).toEqual(["OutOfSync", ["Failing"]]);
       expect(status.reason).toBe(failed.error);
     } finally {

@@ -106,7 +106,7 @@ describe("policy packs in the service", () => {
     expect(await aws.bucketExists("stackd-sample-dev-audit")).toBe(false);
     expect(await aws.bucketExists("stackd-sample-prod-audit")).toBe(false);
     expect((await aws.bucketTags("stackd-sample-dev-data")).dataClass).toBe("internal");
-    const log = svc.controller.ledger.runs.get(dev.id)!.log!;
+    const log = svc.ledger.runs.get(dev.id)!.log!;
     expect(log).toContain("Previewing update (dev)");
     expect(log).not.toContain("Updating (dev)");
 

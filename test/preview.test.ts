@@ -151,7 +151,7 @@ describe("pull request previews in the service", () => {
   }
 
   const completed = (id: string) => waitFor(`preview ${id}`, () => {
-    const p = svc.controller.ledger.previews.get(id);
+    const p = svc.ledger.previews.get(id);
     return p && p.status !== "queued" && p.status !== "running" && (p.checkRunId !== null || p.status !== "completed") ? p : undefined;
   }, 180_000);
 
@@ -202,7 +202,7 @@ describe("pull request previews in the service", () => {
     expect(body.status).toBe("ignored");
     expect(body.reason).toBe("pull request from a fork: previews of forks are off (stackd.yaml previews.forks)");
     // An ignored preview is recorded as such and nothing runs for it: no check run, no comment.
-    expect(svc.controller.ledger.previews.list({ pr: 8 }).map((p) => [p.status, p.head])).toEqual([["ignored", sha]]);
+    expect(svc.ledger.previews.list({ pr: 8 }).map((p) => [p.status, p.head])).toEqual([["ignored", sha]]);
     expect(github.requests.length).toBe(before);
   });
 });

@@ -101,7 +101,7 @@ describe("stackd serve", () => {
     await settled(svc);
     expect(svc.runs().filter((r) => r.revision === revision).map((r) => `${r.stack}:${r.status}`)).toEqual(["sample-infra/qa:succeeded"]);
     expect((await aws.bucketTags("stackd-sample-qa-data")).dataClass).toBe("restricted");
-    const stacks = svc.controller.status();
+    const stacks = (await svc.controller.status());
     expect(stacks.every((s) => s.sync === "Synced" && s.appliedRevision === revision)).toBe(true);
   });
 
@@ -131,11 +131,11 @@ describe("stackd serve", () => {
 
   it("a restart keeps history and status, and new commits are found by polling", async () => {
     const before = svc.runs().map((r) => `${r.id}:${r.status}`);
-    const statusBefore = svc.controller.status().map((s) => `${s.name}:${s.sync}:${s.appliedRevision}`);
+    const statusBefore = (await svc.controller.status()).map((s) => `${s.name}:${s.sync}:${s.appliedRevision}`);
     await svc.stop();
     svc = await startService({ repo: served.url, dataDir, env: emu.env, pollIntervalMs: 1000 });
     expect(svc.runs().map((r) => `${r.id}:${r.status}`)).toEqual(before);
-    expect(svc.controller.status().map((s) => `${s.name}:${s.sync}:${s.appliedRevision}`)).toEqual(statusBefore);
+    expect((await svc.controller.status()).map((s) => `${s.name}:${s.sync}:${s.appliedRevision}`)).toEqual(statusBefore);
 
     const revision = setDataClass("prod", "polled");
     const run = await waitFor("poll to find the commit", () => svc.runs("sample-infra/prod").find((r) => r.revision === revision), 60_000);

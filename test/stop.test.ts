@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openLedger, type Run } from "../src/ledger/index.ts";
+import { openLedgerStore, type Run } from "../src/ledger/index.ts";
 import { installRoot } from "../src/support/index.ts";
 import { cloud } from "./testkit/aws.ts";
 import { freePort, startEmulator, type Emulator } from "./testkit/emulator.ts";
@@ -53,7 +53,7 @@ async function serve(repo: string, dataDir: string, grace: number, node = proces
 }
 
 function devRuns(dataDir: string): Run[] {
-  const ledger = openLedger(dataDir);
+  const ledger = openLedgerStore(dataDir);
   try {
     return ledger.runs.list({ stack: "sample-infra/dev" });
   } finally {

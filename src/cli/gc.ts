@@ -28,7 +28,7 @@ export async function gcCommand(flags: { dataDir: string; repo: string; api?: st
     const ledger = openLedger(flags.dataDir);
     try {
       const source = new GitSource(flags.repo, flags.dataDir);
-      const head = ledger.meta.get("head");
+      const head = await ledger.meta.get("head");
       const revision = head ? (JSON.parse(head) as { revision: string }).revision : null;
       // The retention the head's stackd.yaml sets.
       const checkout = revision ? await source.checkout(revision).catch(() => undefined) : undefined;

@@ -49,15 +49,15 @@ export async function callService<T>(api: ServiceEndpoint, route: string, init?:
   return { status: res.status, body };
 }
 
-function withLedger<T>(dataDir: string, fn: (l: Ledger) => T): T {
+async function withLedger<T>(dataDir: string, fn: (l: Ledger) => Promise<T>): Promise<T> {
   if (!fs.existsSync(path.join(dataDir, "ledger.db"))) {
     throw new StackdError(`no ledger in ${dataDir}: has \`stackd serve\` run with this data dir?`, { kind: "config" });
   }
   const ledger = openLedger(dataDir);
   try {
-    return fn(ledger);
+    return await fn(ledger);
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 
@@ -75,8 +75,8 @@ export async function statusCommand(flags: ReadFlags): Promise<number> {
   let stacks: StackStatus[];
   if (api) stacks = (await callService<{ stacks: StackStatus[] }>(api, "/api/stacks")).body.stacks;
   else {
-    stacks = withLedger(flags.dataDir, (l) => {
-      const head = l.meta.get("head");
+    stacks = await withLedger(flags.dataDir, async (l) => {
+      const head = await l.meta.get("head");
       const revision = head ? (JSON.parse(head) as { revision: string }).revision : null;
       return stackStatuses(l, revision);
     });
@@ -101,7 +101,7 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
   const api = flags.api ? apiUrl(flags) : undefined;
   const runs: Run[] = api
     ? (await callService<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
-    : withLedger(flags.dataDir, (l) => l.runs.list({ stack: flags.stack, limit }));
+    : await withLedger(flags.dataDir, (l) => l.runs.list({ stack: flags.stack, limit }));
   if (flags.format === "json") {
     writeOut(`${JSON.stringify({ runs }, null, 2)}\n`);
     return 0;

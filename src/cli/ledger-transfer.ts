@@ -3,7 +3,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { once } from "node:events";
 import type { ZodType } from "zod";
-import { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, openLedger, type LedgerRestore } from "../ledger/index.ts";
+import { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, openLedger, type Async, type LedgerRestore } from "../ledger/index.ts";
 import { StackdError, mask, messageOf } from "../support/index.ts";
 
 const ledgerFile = (dataDir: string) => path.join(dataDir, "ledger.db");
@@ -22,7 +22,7 @@ export async function exportCommand(flags: { dataDir: string }): Promise<number>
   try {
     const counts: Record<string, number> = Object.fromEntries(LEDGER_TABLES.map((t) => [t, 0]));
     await writeLine({ stackd: "ledger", format: TRANSFER_FORMAT, schema: ledger.schemaVersion, exportedAt: new Date().toISOString() });
-    for (const row of ledger.dump()) {
+    for await (const row of ledger.dump()) {
       await writeLine(row);
       counts[row.table]!++;
     }
@@ -30,7 +30,7 @@ export async function exportCommand(flags: { dataDir: string }): Promise<number>
     process.stderr.write(`stackd: exported ${summary(counts)} from ${file}\n`);
     return 0;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 
@@ -60,7 +60,7 @@ export async function importCommand(flags: { dataDir: string; file?: string }): 
   const where = flags.file ?? "stdin";
   const lines = readline.createInterface({ input: source, crlfDelay: Infinity });
   const ledger = openLedger(flags.dataDir);
-  let restore: LedgerRestore | undefined;
+  let restore: Async<LedgerRestore> | undefined;
   let n = 0;
   try {
     let counts: Record<string, number> | undefined;
@@ -72,21 +72,21 @@ export async function importCommand(flags: { dataDir: string; file?: string }): 
         if (header.schema > ledger.schemaVersion) {
           throw new StackdError(`the export is of ledger schema ${header.schema}, newer than this stackd's (${ledger.schemaVersion}): import with a newer stackd`, { kind: "usage" });
         }
-        restore = ledger.restore();
+        restore = await ledger.restore();
         continue;
       }
       if (text.startsWith('{"end"')) {
         const end = parseLine(TransferEnd, text, n);
-        const held = restore!.counts();
+        const held = await restore!.counts();
         if (LEDGER_TABLES.some((t) => (end.counts[t] ?? 0) !== held[t])) {
           throw new StackdError(`line ${n}: the export lists ${summary(end.counts)} but held ${summary(held)}: nothing was imported`, { kind: "usage" });
         }
-        counts = restore!.commit();
+        counts = await restore!.commit();
         continue;
       }
       const row = parseLine(TransferRow, text, n);
       try {
-        restore!.add(row);
+        await restore!.add(row);
       } catch (err) {
         throw new StackdError(`line ${n}: ${messageOf(err)}`, { kind: "usage" });
       }
@@ -96,10 +96,10 @@ export async function importCommand(flags: { dataDir: string; file?: string }): 
     process.stderr.write(`stackd: imported ${summary(counts)} into ${ledgerFile(flags.dataDir)}\n`);
     return 0;
   } catch (err) {
-    restore?.abort();
+    await restore?.abort();
     if (err instanceof StackdError && !err.where) throw new StackdError(err.message, { kind: err.kind, where });
     throw err;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }

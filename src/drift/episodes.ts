@@ -1,4 +1,4 @@
-import type { DriftRecord, DriftRepository, DriftTransition } from "../ledger/index.ts";
+import type { Async, DriftRecord, DriftRepository, DriftTransition } from "../ledger/index.ts";
 import type { ResourceChange } from "../report/index.ts";
 import { shortHash } from "../support/index.ts";
 
@@ -13,24 +13,24 @@ export function driftFingerprint(drifted: ResourceChange[]): string {
  * only bumps lastSeen/timesSeen; different drift closes the old episode and
  * opens a new one; no drift closes what was open.
  */
-export function recordDriftCheck(
-  repo: DriftRepository,
+export async function recordDriftCheck(
+  repo: Async<DriftRepository>,
   stack: string,
   check: { revision: string; runId: string; drifted: ResourceChange[] },
-): { transition: DriftTransition; record?: DriftRecord } {
+): Promise<{ transition: DriftTransition; record?: DriftRecord }> {
   const at = new Date().toISOString();
-  repo.recordCheck(stack, at, check.drifted.length > 0);
-  const open = repo.openEpisode(stack);
+  await repo.recordCheck(stack, at, check.drifted.length > 0);
+  const open = await repo.openEpisode(stack);
   if (check.drifted.length === 0) {
     if (!open) return { transition: "in-sync" };
-    repo.closeEpisode(open.id, at);
-    return { transition: "resolved", record: repo.get(open.id) };
+    await repo.closeEpisode(open.id, at);
+    return { transition: "resolved", record: await repo.get(open.id) };
   }
   const fingerprint = driftFingerprint(check.drifted);
   if (open && open.fingerprint === fingerprint) {
-    repo.touchEpisode(open.id, at, check.runId);
-    return { transition: "seen-again", record: repo.get(open.id) };
+    await repo.touchEpisode(open.id, at, check.runId);
+    return { transition: "seen-again", record: await repo.get(open.id) };
   }
-  if (open) repo.closeEpisode(open.id, at);
-  return { transition: "detected", record: repo.insertEpisode({ stack, fingerprint, revision: check.revision, at, runId: check.runId, resources: check.drifted }) };
+  if (open) await repo.closeEpisode(open.id, at);
+  return { transition: "detected", record: await repo.insertEpisode({ stack, fingerprint, revision: check.revision, at, runId: check.runId, resources: check.drifted }) };
 }

@@ -107,8 +107,8 @@ export interface MetaRepository {
   delete(key: string): void;
 }
 
-/** The durable record of everything stackd does, one repository per concern. */
-export interface Ledger {
+/** The embedded store (node:sqlite answers at once): every repository as it is. */
+export interface LedgerStore {
   readonly runs: RunsRepository;
   readonly stacks: StacksRepository;
   readonly drift: DriftRepository;
@@ -133,3 +133,27 @@ export interface Ledger {
   close(): void;
 }
 
+/**
+ * A repository whose every method answers through a promise: how stackd uses
+ * every store, so that a store across the network (PostgreSQL) keeps the same
+ * contract as the embedded one.
+ */
+export type Async<T> = { readonly [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : T[K] };
+
+/** The durable record of everything stackd does, one repository per concern, as stackd uses it. */
+export interface Ledger {
+  readonly runs: Async<RunsRepository>;
+  readonly stacks: Async<StacksRepository>;
+  readonly drift: Async<DriftRepository>;
+  readonly approvals: Async<ApprovalsRepository>;
+  readonly previews: Async<PreviewsRepository>;
+  readonly meta: Async<MetaRepository>;
+  readonly deliveries: Async<DeliveriesRepository>;
+  /** See LedgerStore.version. */
+  version(): Promise<string>;
+  readonly schemaVersion: number;
+  compact(): Promise<void>;
+  dump(): AsyncIterable<LedgerRow>;
+  restore(): Promise<Async<LedgerRestore>>;
+  close(): Promise<void>;
+}

@@ -73,8 +73,7 @@ export function deriveStatus(
  * status --data-dir` both show. Three reads whatever the number of stacks
  * (the API asks for 1,000 stacks' statuses as often as a client polls).
  */
-export function stackStatuses(ledger: Ledger, headRevision: string | null): StackStatus[] {
-  const recent = ledger.runs.recent(10);
-  const checks = ledger.drift.lastChecks();
-  return ledger.stacks.list().map((row) => deriveStatus(row, recent.get(row.name) ?? [], headRevision, checks.get(row.name)));
+export async function stackStatuses(ledger: Ledger, headRevision: string | null): Promise<StackStatus[]> {
+  const [recent, checks, rows] = await Promise.all([ledger.runs.recent(10), ledger.drift.lastChecks(), ledger.stacks.list()]);
+  return rows.map((row) => deriveStatus(row, recent.get(row.name) ?? [], headRevision, checks.get(row.name)));
 }

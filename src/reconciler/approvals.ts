@@ -27,31 +27,31 @@ export class Approvals {
   /** Queues the up of an approved preview; throws (not-found, conflict) when it no longer holds. */
   async approve(runId: string, by: string): Promise<Run> {
     const { ledger } = this.ctx;
-    const run = ledger.runs.get(runId);
+    const run = await ledger.runs.get(runId);
     if (!run) throw notFound(`no run ${runId}`);
     if (run.status !== "awaiting_approval") throw conflict(`run ${runId} is ${run.status}, not awaiting approval`);
     await this.sync().catch(() => {});
-    const current = ledger.runs.get(runId)!;
+    const current = (await ledger.runs.get(runId))!;
     const head = this.ctx.head();
     if (head && head.revision !== run.revision) {
-      if (current.status === "awaiting_approval") ledger.approvals.supersede(runId, `a newer commit ${head.revision.slice(0, 12)} arrived`);
+      if (current.status === "awaiting_approval") await ledger.approvals.supersede(runId, `a newer commit ${head.revision.slice(0, 12)} arrived`);
       throw conflict(`a newer commit ${head.revision.slice(0, 12)} arrived after this preview of ${run.revision.slice(0, 12)}; approve its preview instead`);
     }
     const entry = this.ctx.entries().find((e) => `${e.project}/${e.stack}` === run.stack);
     if (!entry) throw conflict(`${run.stack} no longer exists at the branch head`);
-    ledger.approvals.approve(runId, by);
+    await ledger.approvals.approve(runId, by);
     // A remediation preview refreshed first; its approved up must too.
     return this.runs.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule", requestedBy: by });
   }
 
   /** Refuses a preview's plan for good: the stack waits for a new commit (or a reconcile) to preview again. */
-  reject(runId: string, by: string): Run {
+  async reject(runId: string, by: string): Promise<Run> {
     const { ledger, log } = this.ctx;
-    const run = ledger.runs.get(runId);
+    const run = await ledger.runs.get(runId);
     if (!run) throw notFound(`no run ${runId}`);
     if (run.status !== "awaiting_approval") throw conflict(`run ${runId} is ${run.status}, not awaiting approval`);
-    ledger.approvals.reject(runId, by);
+    await ledger.approvals.reject(runId, by);
     log.info({ run: runId, stack: run.stack, by }, "preview rejected");
-    return ledger.runs.get(runId)!;
+    return (await ledger.runs.get(runId))!;
   }
 }

@@ -8,18 +8,18 @@ import type { AbortReason, ServiceContext } from "./context.ts";
  * its stack's lock and pending operations cleared (the run does that as it
  * ends). Recorded `cancelled` with who asked.
  */
-export function cancelRun(ctx: Pick<ServiceContext, "queue" | "aborts" | "log"> & { ledger: Ledger }, runId: string, by: string): Run {
-  const run = ctx.ledger.runs.get(runId);
+export async function cancelRun(ctx: Pick<ServiceContext, "queue" | "aborts" | "log"> & { ledger: Ledger }, runId: string, by: string): Promise<Run> {
+  const run = await ctx.ledger.runs.get(runId);
   if (!run) throw new StackdError(`no run ${runId}`, { kind: "not-found" });
   const running = ctx.aborts.get(runId);
   if (running) {
     running.abort({ kind: "cancel", by } satisfies AbortReason);
     ctx.log.info({ run: runId, stack: run.stack, by }, "cancelling run");
-    return ctx.ledger.runs.get(runId)!;
+    return (await ctx.ledger.runs.get(runId))!;
   }
   const removed = ctx.queue.remove((job) => "runId" in job && job.runId === runId);
   if (removed.length === 0) throw new StackdError(`run ${runId} is ${run.status}: there is nothing to cancel`, { kind: "conflict" });
-  ctx.ledger.runs.setStatus(runId, "cancelled", `cancelled by ${by} before it started`);
+  await ctx.ledger.runs.setStatus(runId, "cancelled", `cancelled by ${by} before it started`);
   ctx.log.info({ run: runId, stack: run.stack, by }, "run cancelled before it started");
-  return ctx.ledger.runs.get(runId)!;
+  return (await ctx.ledger.runs.get(runId))!;
 }

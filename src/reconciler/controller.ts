@@ -81,7 +81,7 @@ export class Controller {
     registerSecret(opts.env?.AWS_SESSION_TOKEN ?? process.env.AWS_SESSION_TOKEN);
     this.queue = new WorkQueue<StackJob | Job>(opts.parallelism ?? 2, (old, by) => {
       if (!("runId" in old) || !("runId" in by)) return;
-      this.ledger.runs.setStatus(old.runId, "skipped", `coalesced: superseded by ${by.runId} at ${by.revision.slice(0, 12)}`);
+      void this.ledger.runs.setStatus(old.runId, "skipped", `coalesced: superseded by ${by.runId} at ${by.revision.slice(0, 12)}`).catch((err) => this.log.warn({ run: old.runId, err: messageOf(err) }, "cannot record a coalesced run"));
       this.log.info({ run: old.runId, stack: old.stack, by: by.runId }, "run coalesced");
     });
     this.heads = new HeadTracker({ opts, source: this.source, ledger: this.ledger, log: this.log, onLoad: (head) => this.onNewHead(head) });
@@ -149,7 +149,9 @@ export class Controller {
   /** A new head's settings take effect: backend, parallelism, drift schedules; old worktrees go. */
   private onNewHead(head: Head): void {
     const settings = this.heads.settings;
-    void this.source.pruneWorktrees(revisionsInUse(this.ledger, head.revision)).catch((err) => this.log.warn({ err: messageOf(err) }, "worktree prune failed"));
+    void revisionsInUse(this.ledger, head.revision)
+      .then((inUse) => this.source.pruneWorktrees(inUse))
+      .catch((err) => this.log.warn({ err: messageOf(err) }, "worktree prune failed"));
     if (!this.opts.backend && settings.backend) this.backend = resolveBackend(this.opts.dataDir, settings.backend, { ...process.env, ...this.opts.env });
     this.queue.setParallelism(this.opts.parallelism ?? settings.parallelism);
     this.scheduler.update(new Map(this.heads.entries.map((e) => [nameOf(e), settingsFor(settings, e.project, e.stack).drift])));
@@ -216,7 +218,7 @@ export class Controller {
       try {
         const head = await this.heads.fetch();
         const queued = await this.planner.plan(head, trigger);
-        this.retries.retryDue();
+        await this.retries.retryDue();
         return { revision: head.revision, queued };
       } catch (err) {
         this.log.error({ err: this.heads.lastSyncError, trigger }, "sync failed");
@@ -231,13 +233,13 @@ export class Controller {
   async checkDrift(name: string, trigger: Trigger, by?: string): Promise<Run> {
     const entry = this.heads.find(name);
     if (!entry) throw new StackdError(`no stack named "${name}" at the branch head`, { kind: "not-found" });
-    const row = this.ledger.stacks.get(nameOf(entry));
+    const row = await this.ledger.stacks.get(nameOf(entry));
     if (!row?.appliedRevision) throw new StackdError(`${nameOf(entry)} has never been applied: nothing to check for drift yet`, { kind: "conflict" });
     return this.runs.enqueue(entry, row.appliedRevision, trigger, { mode: "drift", requestedBy: by });
   }
 
   /** Previews a pull request's head (see PullRequestPreviews). */
-  previewPullRequest(pr: PullRequest): PreviewRecord {
+  previewPullRequest(pr: PullRequest): Promise<PreviewRecord> {
     return this.pullRequests.preview(pr);
   }
 
@@ -253,25 +255,25 @@ export class Controller {
     const entry = this.heads.find(name);
     const head = this.heads.head;
     if (!entry || !head) throw unknown();
-    this.ledger.stacks.resetFailures(nameOf(entry));
+    await this.ledger.stacks.resetFailures(nameOf(entry));
     return this.runs.enqueue(entry, head.revision, "api", { requestedBy: by });
   }
 
   /** Stops a queued or running run, recorded `cancelled` with who asked (see cancelRun). */
-  cancel(runId: string, by: string): Run {
+  cancel(runId: string, by: string): Promise<Run> {
     return cancelRun({ ledger: this.ledger, queue: this.queue, aborts: this.aborts, log: this.log }, runId, by);
   }
 
   /** Applies exactly what a stored preview showed (see Approvals); `by` is recorded as the approver. */
   async approve(runId: string, by: string): Promise<Run> {
     const up = await this.approvals.approve(runId, by);
-    this.events.emit("updated", this.ledger.runs.get(runId));
+    this.events.emit("updated", await this.ledger.runs.get(runId));
     return up;
   }
 
   /** Refuses what a stored preview showed; `by` is recorded in the run's reason. */
-  reject(runId: string, by: string): Run {
-    const run = this.approvals.reject(runId, by);
+  async reject(runId: string, by: string): Promise<Run> {
+    const run = await this.approvals.reject(runId, by);
     this.events.emit("updated", run);
     return run;
   }
@@ -281,10 +283,10 @@ export class Controller {
    * Derived anew only when the ledger or the head changed: clients poll it,
    * and deriving 1,000 stacks' statuses allocates megabytes each time.
    */
-  status(): StackStatus[] {
+  async status(): Promise<StackStatus[]> {
     const head = this.heads.head?.revision ?? null;
-    const key = `${this.ledger.version()}@${head}`;
-    if (this.statuses?.key !== key) this.statuses = { key, statuses: stackStatuses(this.ledger, head) };
+    const key = `${await this.ledger.version()}@${head}`;
+    if (this.statuses?.key !== key) this.statuses = { key, statuses: await stackStatuses(this.ledger, head) };
     return this.statuses.statuses;
   }
 
@@ -328,10 +330,12 @@ export class Controller {
     clearTimeout(this.pollTimer);
     clearInterval(this.gcTimer);
     this.scheduler.stop();
+    const skipped: Promise<void>[] = [];
     for (const job of this.queue.stop()) {
-      if ("runId" in job) this.ledger.runs.setStatus(job.runId, "skipped", "not run: the service stopped before it started");
+      if ("runId" in job) skipped.push(this.ledger.runs.setStatus(job.runId, "skipped", "not run: the service stopped before it started"));
       else job.superseded?.();
     }
+    await Promise.all(skipped);
     const idle = this.queue.idle();
     const graceOver = new Promise<boolean>((resolve) => {
       setTimeout(() => resolve(false), this.hurried ? 0 : graceMs).unref();
@@ -345,6 +349,6 @@ export class Controller {
     }
     await this.syncing;
     await Promise.race([this.notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
-    this.ledger.close();
+    await this.ledger.close();
   }
 }

@@ -38,10 +38,10 @@ export class Executor {
    * A manual stack's preview saves its update plan; an approved up applies
    * exactly the plan its preview saved, made against the state it recorded.
    */
-  private planOptions(job: StackJob): Pick<RunOptions, "savePlan" | "approvedPlan"> {
+  private async planOptions(job: StackJob): Promise<Pick<RunOptions, "savePlan" | "approvedPlan">> {
     const { ledger, opts } = this.ctx;
     if (job.mode === "preview") return { savePlan: planFile(opts.dataDir, job.runId) };
-    const approved = job.mode === "up" ? ledger.runs.get(ledger.runs.get(job.runId)?.approvalOf ?? "") : undefined;
+    const approved = job.mode === "up" ? await ledger.runs.get((await ledger.runs.get(job.runId))?.approvalOf ?? "") : undefined;
     if (!approved?.planDigest || !approved.checkpoint) return {};
     return { approvedPlan: { file: planFile(opts.dataDir, approved.id), digest: approved.planDigest, checkpoint: approved.checkpoint } };
   }
@@ -49,9 +49,9 @@ export class Executor {
   /** Executes a job; never throws (a failure is the run's result). */
   async execute(job: StackJob): Promise<void> {
     const { ledger, events, log } = this.ctx;
-    const row = ledger.stacks.get(job.stack)!;
-    ledger.runs.start(job.runId, row.stateVersion);
-    events.emit("started", ledger.runs.get(job.runId));
+    const row = (await ledger.stacks.get(job.stack))!;
+    await ledger.runs.start(job.runId, row.stateVersion);
+    events.emit("started", await ledger.runs.get(job.runId));
     const started = Date.now();
     const abort = new AbortController();
     this.ctx.aborts.set(job.runId, abort);
@@ -73,7 +73,7 @@ export class Executor {
         signal: abort.signal,
         progress: (line: string) => log.info({ run: job.runId, stack: job.stack }, line),
         output: (chunk: string) => events.emit("output", job.runId, chunk),
-      }, job.mode, { refresh: job.refresh, ...this.planOptions(job) });
+      }, job.mode, { refresh: job.refresh, ...(await this.planOptions(job)) });
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
       if (reason) out.error = reason.kind === "cancel" ? `cancelled by ${reason.by} (${out.error})` : `interrupted: the service stopped (${out.error})`;
       const status = reason
@@ -85,7 +85,7 @@ export class Executor {
           : out.status === "previewed"
             ? "awaiting_approval"
             : "succeeded";
-      ledger.runs.finish(job.runId, {
+      await ledger.runs.finish(job.runId, {
         status,
         changes: out.changes,
         resources: out.resources,
@@ -96,41 +96,41 @@ export class Executor {
         plugins: out.plugins,
         plan: out.plan,
       });
-      if (out.replan && !reason) this.previewAgain(job);
+      if (out.replan && !reason) await this.previewAgain(job);
       if (job.mode === "drift") {
         // A drift check reads: it changes neither the applied revision nor the failure streak.
-        if (status === "succeeded") this.remediation.afterCheck(job, settings, out.resources);
+        if (status === "succeeded") await this.remediation.afterCheck(job, settings, out.resources);
         else if (status === "failed") notifyRun(this.ctx, settings, job, "run.failed", `drift check failed: ${out.error}`, { error: out.error });
       } else if (status === "succeeded") {
         const stateChanged = out.status === "applied" || out.status === "adopted";
         // A run at an older revision (a remediation) leaves a failing head's streak and retry alone.
         const head = this.ctx.head();
         const keepFailures = row.failures > 0 && !!head && job.revision !== head.revision;
-        ledger.stacks.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, keepFailures, result: "succeeded" });
+        await ledger.stacks.recordOutcome(job.stack, { applied: job.revision, stateChanged, failed: false, keepFailures, result: "succeeded" });
       } else if (status === "failed") {
         notifyRun(this.ctx, settings, job, "run.failed", `${job.mode} failed: ${out.error}`, { error: out.error });
-        this.retries.recordFailure(job.stack, row.failures, out.stall ?? false);
+        await this.retries.recordFailure(job.stack, row.failures, out.stall ?? false);
       } else if (status === "blocked") {
         // Policies give the same verdict on a retry: only a new commit unblocks the stack.
-        ledger.stacks.recordOutcome(job.stack, { failed: false, result: "blocked" });
+        await ledger.stacks.recordOutcome(job.stack, { failed: false, result: "blocked" });
       }
       log.info({ run: job.runId, stack: job.stack, status, error: out.error, plan: out.plan?.digest }, "run finished");
     } catch (err) {
-      ledger.runs.setStatus(job.runId, "failed", messageOf(err));
+      await ledger.runs.setStatus(job.runId, "failed", messageOf(err));
     } finally {
       lease?.release();
       this.ctx.aborts.delete(job.runId);
       // An operation that was ended leaves the Automation API's event log behind.
       sweepEngineTemp();
-      events.emit("finished", ledger.runs.get(job.runId)!, (Date.now() - started) / 1000);
+      events.emit("finished", (await ledger.runs.get(job.runId))!, (Date.now() - started) / 1000);
     }
   }
 
   /** An approved plan that no longer holds is replaced by a new preview awaiting approval, at the head. */
-  private previewAgain(job: StackJob): void {
+  private async previewAgain(job: StackJob): Promise<void> {
     const head = this.ctx.head();
     const entry = this.heads.find(job.stack);
     if (!head || !entry) return;
-    this.runs.enqueue(entry, head.revision, "retry", { mode: "preview" });
+    await this.runs.enqueue(entry, head.revision, "retry", { mode: "preview" });
   }
 }

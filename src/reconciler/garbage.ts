@@ -42,11 +42,11 @@ function openFiles(): Set<string> {
 }
 
 /** Revisions something still needs: the head, every stack's applied revision, runs queued, running or awaiting approval. */
-export function revisionsInUse(ledger: Ledger, head: string | null): Set<string> {
+export async function revisionsInUse(ledger: Ledger, head: string | null): Promise<Set<string>> {
   const keep = new Set<string>(head ? [head] : []);
-  for (const s of ledger.stacks.list()) if (s.appliedRevision) keep.add(s.appliedRevision);
+  for (const s of await ledger.stacks.list()) if (s.appliedRevision) keep.add(s.appliedRevision);
   for (const status of ["queued", "running", "awaiting_approval"] as const) {
-    for (const r of ledger.runs.list({ status, limit: 1000 })) keep.add(r.revision);
+    for (const r of await ledger.runs.list({ status, limit: 1000 })) keep.add(r.revision);
   }
   return keep;
 }
@@ -90,12 +90,12 @@ export function sweepEngineTemp(): number {
  * approval can use: kept only while their preview awaits approval or the
  * approved up that applies them is queued or running.
  */
-function prunePlans(ledger: Ledger, dataDir: string): number {
+async function prunePlans(ledger: Ledger, dataDir: string): Promise<number> {
   const dir = path.join(dataDir, "plans");
   if (!fs.existsSync(dir)) return 0;
-  const keep = new Set(ledger.runs.list({ status: "awaiting_approval", limit: 100_000 }).map((r) => r.id));
+  const keep = new Set((await ledger.runs.list({ status: "awaiting_approval", limit: 100_000 })).map((r) => r.id));
   for (const status of ["queued", "running"] as const) {
-    for (const r of ledger.runs.list({ status, limit: 100_000 })) if (r.approvalOf) keep.add(r.approvalOf);
+    for (const r of await ledger.runs.list({ status, limit: 100_000 })) if (r.approvalOf) keep.add(r.approvalOf);
   }
   let removed = 0;
   for (const f of fs.readdirSync(dir)) {
@@ -119,13 +119,13 @@ export async function collectGarbage(o: {
   retention: { runs: number; logs: number };
 }): Promise<GcReport> {
   const before = dirSize(o.dataDir);
-  const worktrees = (await o.source.pruneWorktrees(revisionsInUse(o.ledger, o.head))).length;
+  const worktrees = (await o.source.pruneWorktrees(await revisionsInUse(o.ledger, o.head))).length;
   const cutoff = (ms: number) => new Date(Date.now() - ms).toISOString();
-  const { runs, logs } = o.ledger.runs.prune(cutoff(o.retention.runs), cutoff(o.retention.logs));
-  const driftEpisodes = o.ledger.drift.prune(cutoff(o.retention.runs));
-  const previews = o.ledger.previews.prune(cutoff(o.retention.runs));
-  o.ledger.compact();
+  const { runs, logs } = await o.ledger.runs.prune(cutoff(o.retention.runs), cutoff(o.retention.logs));
+  const driftEpisodes = await o.ledger.drift.prune(cutoff(o.retention.runs));
+  const previews = await o.ledger.previews.prune(cutoff(o.retention.runs));
+  await o.ledger.compact();
   const tempDirs = sweepEngineTemp();
-  const plans = prunePlans(o.ledger, o.dataDir);
+  const plans = await prunePlans(o.ledger, o.dataDir);
   return { worktrees, runs, logs, driftEpisodes, previews, tempDirs, plans, bytesFreed: Math.max(0, before - dirSize(o.dataDir)) };
 }

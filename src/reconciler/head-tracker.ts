@@ -70,10 +70,10 @@ export class HeadTracker {
     }
     this.entries = discoverStacks(checkout);
     for (const e of this.entries) {
-      ledger.stacks.upsert({ name: nameOf(e), project: e.project, stack: e.stack, applyMode: settingsFor(this.settings, e.project, e.stack).apply });
+      await ledger.stacks.upsert({ name: nameOf(e), project: e.project, stack: e.stack, applyMode: settingsFor(this.settings, e.project, e.stack).apply });
     }
     this.head = { branch, revision, checkout };
-    ledger.meta.set("head", JSON.stringify({ branch, revision }));
+    await ledger.meta.set("head", JSON.stringify({ branch, revision }));
     log.info({ branch, revision, stacks: this.entries.length }, "new head");
     this.deps.onLoad(this.head);
   }

@@ -30,8 +30,8 @@ export class Planner {
     const todo: StackEntry[] = [];
     const byBase = new Map<string, StackEntry[]>();
     for (const e of entries) {
-      const row = ledger.stacks.get(nameOf(e))!;
-      if (row.appliedRevision === revision || this.handled(nameOf(e), revision)) continue;
+      const row = (await ledger.stacks.get(nameOf(e)))!;
+      if (row.appliedRevision === revision || (await this.handled(nameOf(e), revision))) continue;
       if (!row.appliedRevision) todo.push(e);
       else byBase.set(row.appliedRevision, [...(byBase.get(row.appliedRevision) ?? []), e]);
     }
@@ -45,20 +45,20 @@ export class Planner {
       }
       for (const e of group) {
         if (affected.has(nameOf(e))) todo.push(e);
-        else if (!queue.isBusy(nameOf(e))) ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
+        else if (!queue.isBusy(nameOf(e))) await ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
       }
     }
     for (const e of todo) {
-      ledger.stacks.resetFailures(nameOf(e));
-      const run = this.runs.enqueue(e, revision, trigger);
-      const base = ledger.stacks.get(nameOf(e))!.appliedRevision;
+      await ledger.stacks.resetFailures(nameOf(e));
+      const run = await this.runs.enqueue(e, revision, trigger);
+      const base = (await ledger.stacks.get(nameOf(e)))!.appliedRevision;
       if (base) await this.recordSkipped(e, base, run);
     }
     return todo.map(nameOf);
   }
 
-  private handled(stack: string, revision: string): boolean {
-    const last = this.ctx.ledger.runs.latest(stack, revision);
+  private async handled(stack: string, revision: string): Promise<boolean> {
+    const last = await this.ctx.ledger.runs.latest(stack, revision);
     return !!last && SETTLED.has(last.status);
   }
 
@@ -72,13 +72,13 @@ export class Planner {
     const { ledger, source } = this.ctx;
     const name = nameOf(entry);
     const intermediates = (await source.commitsBetween(base, headRun.revision).catch(() => [] as string[])).slice(0, -1);
-    const seen = new Set(ledger.runs.list({ stack: name, limit: 200 }).map((r) => r.revision));
+    const seen = new Set((await ledger.runs.list({ stack: name, limit: 200 })).map((r) => r.revision));
     for (const commit of intermediates) {
       if (seen.has(commit)) continue;
       const paths = await source.changedPaths(`${commit}^`, commit).catch(() => [] as string[]);
       if (!affectedStacks(this.ctx.entries(), this.ctx.settings(), paths).has(name)) continue;
-      const run = ledger.runs.create({ stack: name, revision: commit, kind: headRun.kind, trigger: headRun.trigger, status: "skipped" });
-      ledger.runs.setStatus(run.id, "skipped", `coalesced: superseded by ${headRun.id} at ${headRun.revision.slice(0, 12)}`);
+      const run = await ledger.runs.create({ stack: name, revision: commit, kind: headRun.kind, trigger: headRun.trigger, status: "skipped" });
+      await ledger.runs.setStatus(run.id, "skipped", `coalesced: superseded by ${headRun.id} at ${headRun.revision.slice(0, 12)}`);
     }
   }
 }

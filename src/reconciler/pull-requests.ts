@@ -43,36 +43,36 @@ export class PullRequestPreviews {
     this.deps = deps;
   }
 
-  preview(pr: PullRequest): PreviewRecord {
+  async preview(pr: PullRequest): Promise<PreviewRecord> {
     const { ledger, log } = this.deps;
     const rec = { repo: pr.repo, pr: pr.number, head: pr.headSha, base: pr.baseRef };
     if (pr.fork && !this.deps.forksAllowed()) {
-      return ledger.previews.create({ ...rec, status: "ignored", error: "pull request from a fork: previews of forks are off (stackd.yaml previews.forks)" });
+      return await ledger.previews.create({ ...rec, status: "ignored", error: "pull request from a fork: previews of forks are off (stackd.yaml previews.forks)" });
     }
-    for (const old of ledger.previews.list({ repo: pr.repo, pr: pr.number, limit: 20 })) {
+    for (const old of await ledger.previews.list({ repo: pr.repo, pr: pr.number, limit: 20 })) {
       if (old.status === "queued" || old.status === "running") {
-        ledger.previews.update(old.id, { status: "superseded", error: `superseded by a newer push (${pr.headSha.slice(0, 12)})` });
+        await ledger.previews.update(old.id, { status: "superseded", error: `superseded by a newer push (${pr.headSha.slice(0, 12)})` });
       }
     }
-    const preview = ledger.previews.create(rec);
-    void this.run(preview.id, pr).catch((err) => {
-      if (ledger.previews.get(preview.id)?.status === "superseded") return;
-      ledger.previews.update(preview.id, { status: "failed", error: messageOf(err) });
+    const preview = await ledger.previews.create(rec);
+    void this.run(preview.id, pr).catch(async (err) => {
+      if ((await ledger.previews.get(preview.id))?.status === "superseded") return;
+      await ledger.previews.update(preview.id, { status: "failed", error: messageOf(err) });
       log.error({ preview: preview.id, err: messageOf(err) }, "preview failed");
     });
     return preview;
   }
 
-  private superseded(id: string): boolean {
-    return this.deps.ledger.previews.get(id)?.status === "superseded";
+  private async superseded(id: string): Promise<boolean> {
+    return (await this.deps.ledger.previews.get(id))?.status === "superseded";
   }
 
   private async run(id: string, pr: PullRequest): Promise<void> {
     const { ledger, log } = this.deps;
     await this.deps.source.fetch();
     const plan = await planPreview(this.deps.source, pr.headSha, pr.baseRef);
-    if (ledger.previews.get(id)?.status !== "queued") return;
-    ledger.previews.update(id, { status: "running" });
+    if ((await ledger.previews.get(id))?.status !== "queued") return;
+    await ledger.previews.update(id, { status: "running" });
     const ctx = this.deps.context(plan, (line) => log.info({ preview: id, pr: pr.number }, line));
     const stacks = await Promise.all(
       plan.entries.map(
@@ -85,7 +85,7 @@ export class PullRequestPreviews {
               dependsOn: [],
               superseded: () => resolve(undefined),
               run: async () => {
-                if (this.superseded(id)) return resolve(undefined);
+                if (await this.superseded(id)) return resolve(undefined);
                 const { log: _log, ...report } = await inRunCheckout(this.deps.source, ctx, (run) =>
                   runStack(entry, run, "preview", { scratchBackendForNewStacks: true, purpose: "pull-request", reportPlan: true }),
                 );
@@ -95,23 +95,23 @@ export class PullRequestPreviews {
           }),
       ),
     );
-    if (this.superseded(id) || stacks.some((s) => s === undefined)) {
+    if ((await this.superseded(id)) || stacks.some((s) => s === undefined)) {
       log.info({ preview: id, pr: pr.number }, "preview superseded: results discarded");
-      ledger.previews.update(id, { status: "superseded" });
+      await ledger.previews.update(id, { status: "superseded" });
       return;
     }
     const report = { revision: plan.head, base: plan.mergeBase, stacks: stacks as StackReport[] };
     const markdown = renderMarkdown(report, { baseLabel: pr.baseRef, link: `/api/previews/${id}` });
-    ledger.previews.update(id, { status: "completed", report, markdown });
+    await ledger.previews.update(id, { status: "completed", report, markdown });
     log.info({ preview: id, pr: pr.number, stacks: report.stacks.length }, "preview completed");
     if (!this.deps.github) return;
     const [owner, repo] = pr.repo.split("/") as [string, string];
-    const known = ledger.previews.list({ repo: pr.repo, pr: pr.number, limit: 50 }).find((p) => p.commentId !== null)?.commentId ?? undefined;
+    const known = (await ledger.previews.list({ repo: pr.repo, pr: pr.number, limit: 50 })).find((p) => p.commentId !== null)?.commentId ?? undefined;
     try {
       const ids = await publishPreview(new GitHubReporter(this.deps.github), { owner, repo, number: pr.number, headSha: pr.headSha }, report, markdown, known);
-      ledger.previews.update(id, ids);
+      await ledger.previews.update(id, ids);
     } catch (err) {
-      ledger.previews.update(id, { error: `reporting to GitHub failed: ${messageOf(err)}` });
+      await ledger.previews.update(id, { error: `reporting to GitHub failed: ${messageOf(err)}` });
       log.error({ preview: id, err: messageOf(err) }, "reporting to GitHub failed");
     }
   }

@@ -20,16 +20,16 @@ export class Recovery {
   async afterCrash(): Promise<void> {
     const ended = endAbandonedGroups(this.ctx.backend().processGroups);
     if (ended > 0) this.ctx.log.warn({ processes: ended }, "ended processes a previous stackd left running");
-    const interrupted = this.ctx.ledger.runs.interruptRunning("interrupted: the service stopped while this run was in progress");
+    const interrupted = await this.ctx.ledger.runs.interruptRunning("interrupted: the service stopped while this run was in progress");
     for (const name of new Set(interrupted.map((r) => r.stack))) await this.cleanStack(name);
   }
 
   /** Clears one stack's lock and pending operations, at the revision its last run used. */
   async cleanStack(name: string): Promise<void> {
     const { ledger, source, log } = this.ctx;
-    const row = ledger.stacks.get(name);
+    const row = await ledger.stacks.get(name);
     if (!row) return;
-    const run = ledger.runs.list({ stack: name, limit: 1 })[0];
+    const run = (await ledger.runs.list({ stack: name, limit: 1 }))[0];
     try {
       const checkout = await source.checkout(run?.revision ?? row.appliedRevision ?? "HEAD");
       const entry = discoverStacks(checkout).find((e) => nameOf(e) === name);

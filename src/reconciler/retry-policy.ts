@@ -20,22 +20,22 @@ export class RetryPolicy {
   }
 
   /** Records a failure on the stack and when it is tried again. */
-  recordFailure(stack: string, previousFailures: number, stall: boolean): void {
+  async recordFailure(stack: string, previousFailures: number, stall: boolean): Promise<void> {
     const failures = stall ? Math.max(previousFailures + 1, STALL_AFTER) : previousFailures + 1;
     const delay = Math.min(this.ctx.pollIntervalMs() * 2 ** (failures - 1), MAX_BACKOFF_MS);
-    this.ctx.ledger.stacks.recordOutcome(stack, { failed: true, failures, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
+    await this.ctx.ledger.stacks.recordOutcome(stack, { failed: true, failures, result: "failed", retryAt: new Date(Date.now() + delay).toISOString() });
     if (failures >= STALL_AFTER) this.ctx.log.warn({ stack, failures }, "stack stalled");
   }
 
   /** Failed stacks whose backoff has passed run again at the head. */
-  retryDue(): void {
+  async retryDue(): Promise<void> {
     const head = this.ctx.head();
     if (!head) return;
     const now = Date.now();
     for (const e of this.ctx.entries()) {
-      const row = this.ctx.ledger.stacks.get(nameOf(e));
+      const row = await this.ctx.ledger.stacks.get(nameOf(e));
       if (!row?.retryAt || Date.parse(row.retryAt) > now || this.ctx.queue.isBusy(row.name)) continue;
-      this.runs.enqueue(e, head.revision, "retry");
+      await this.runs.enqueue(e, head.revision, "retry");
     }
   }
 }

@@ -28,16 +28,16 @@ export class RunFactory {
   }
 
   /** Queues a run of one stack at one revision; returns it as the ledger holds it. */
-  enqueue(entry: StackEntry, revision: string, trigger: Trigger, o: EnqueueOptions = {}): Run {
+  async enqueue(entry: StackEntry, revision: string, trigger: Trigger, o: EnqueueOptions = {}): Promise<Run> {
     const { ledger, queue, events, log } = this.ctx;
     const s = settingsFor(this.ctx.settings(), entry.project, entry.stack);
     const mode: RunMode = o.mode ?? (s.apply === "manual" ? "preview" : "apply");
     const kind: RunKind = mode === "preview" ? "preview" : mode === "drift" || mode === "adopt" ? "refresh" : "up";
     const name = nameOf(entry);
     if (mode === "apply" || mode === "preview") {
-      for (const r of ledger.approvals.pending(name)) ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
+      for (const r of await ledger.approvals.pending(name)) await ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
     }
-    const run = ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy });
+    const run = await ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy });
     const job: StackJob = {
       stack: name,
       // Drift checks coalesce among themselves, never with the runs that change the stack.

@@ -35,14 +35,14 @@ const stackParam = (req: FastifyRequest<Named>) => (req.params.project ? `${req.
 export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise<void> {
   const { controller } = opts;
 
-  const findStack = (name: string) => controller.status().find((s) => s.name === name || s.stack === name);
-  const stackOr404 = (name: string) => {
-    const s = findStack(name);
+  const findStack = async (name: string) => (await controller.status()).find((s) => s.name === name || s.stack === name);
+  const stackOr404 = async (name: string) => {
+    const s = await findStack(name);
     if (!s) throw new StackdError(`no stack named "${name}"`, { kind: "not-found" });
     return s;
   };
 
-  app.get("/api/stacks", READ, async () => ({ ...controller.info(), stacks: controller.status() }));
+  app.get("/api/stacks", READ, async () => ({ ...controller.info(), stacks: await controller.status() }));
 
   for (const route of ["/api/stacks/:name", "/api/stacks/:project/:stack"]) {
     app.get<Named>(route, READ, async (req) => stackOr404(stackParam(req)));
@@ -50,44 +50,44 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
       return reply.code(202).send(await controller.reconcileStack(stackParam(req), callerOf(req)));
     });
     app.get<Named>(`${route}/drift`, READ, async (req) => {
-      const s = stackOr404(stackParam(req));
-      return { stack: s.name, health: s.health, lastCheck: s.lastDriftCheck, episodes: controller.ledger.drift.list({ stack: s.name, limit: 20 }) };
+      const s = await stackOr404(stackParam(req));
+      return { stack: s.name, health: s.health, lastCheck: s.lastDriftCheck, episodes: await controller.ledger.drift.list({ stack: s.name, limit: 20 }) };
     });
     app.post<Named>(`${route}/drift`, OPERATE, async (req, reply) => {
       return reply.code(202).send(await controller.checkDrift(stackParam(req), "api", callerOf(req)));
     });
   }
 
-  app.get("/api/drift", READ, async () => ({ open: controller.ledger.drift.list({ status: "open" }) }));
+  app.get("/api/drift", READ, async () => ({ open: await controller.ledger.drift.list({ status: "open" }) }));
 
   app.get("/api/previews", READ, async (req) => {
     const q = parseQuery(PreviewsQuery, req.query);
     // The list leaves the bulky bodies out; /api/previews/:id has them.
-    const previews = controller.ledger.previews.list({ pr: q.pr, limit: q.limit }).map(({ report, markdown: _markdown, ...p }) => ({
+    const previews = (await controller.ledger.previews.list({ pr: q.pr, limit: q.limit })).map(({ report, markdown: _markdown, ...p }) => ({
       ...p,
       stacks: report?.stacks.map((s) => ({ stack: `${s.project}/${s.stack}`, status: s.status, changes: s.changes })) ?? [],
     }));
     return { previews };
   });
   app.get<{ Params: { id: string } }>("/api/previews/:id", READ, async (req) => {
-    const preview = controller.ledger.previews.get(req.params.id);
+    const preview = await controller.ledger.previews.get(req.params.id);
     if (!preview) throw new StackdError(`no preview ${req.params.id}`, { kind: "not-found" });
     return preview;
   });
 
   app.get("/api/runs", READ, async (req) => {
     const q = parseQuery(RunsQuery, req.query);
-    const stack = q.stack ? (findStack(q.stack)?.name ?? q.stack) : undefined;
-    return { runs: controller.ledger.runs.list({ stack, limit: q.limit, status: q.status }) };
+    const stack = q.stack ? ((await findStack(q.stack))?.name ?? q.stack) : undefined;
+    return { runs: await controller.ledger.runs.list({ stack, limit: q.limit, status: q.status }) };
   });
   app.get<{ Params: { id: string } }>("/api/runs/:id", READ, async (req) => {
-    const run = controller.ledger.runs.get(req.params.id);
+    const run = await controller.ledger.runs.get(req.params.id);
     if (!run) throw new StackdError(`no run ${req.params.id}`, { kind: "not-found" });
     return run;
   });
 
   app.post<{ Params: { id: string } }>("/api/runs/:id/cancel", OPERATE, async (req, reply) => {
-    return reply.code(202).send(controller.cancel(req.params.id, callerOf(req)));
+    return reply.code(202).send(await controller.cancel(req.params.id, callerOf(req)));
   });
 
   app.post("/api/gc", ADMIN, async (req) => controller.gc(callerOf(req)));
@@ -95,7 +95,7 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
   app.post<{ Params: { runId: string } }>("/api/approvals/:runId", ADMIN, async (req, reply) => {
     const up = await controller.approve(req.params.runId, callerOf(req));
     // The digest of the plan being applied, so the approver sees what they bound themselves to.
-    return reply.code(202).send({ ...up, approvedPlan: controller.ledger.runs.get(req.params.runId)?.planDigest ?? null });
+    return reply.code(202).send({ ...up, approvedPlan: (await controller.ledger.runs.get(req.params.runId))?.planDigest ?? null });
   });
   app.post<{ Params: { runId: string } }>("/api/approvals/:runId/reject", ADMIN, async (req) => controller.reject(req.params.runId, callerOf(req)));
 }

@@ -49,7 +49,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
     }
     // A signed delivery is accepted once: a captured one replayed queues nothing.
     const delivery = req.headers["x-github-delivery"];
-    if (typeof delivery === "string" && delivery !== "" && !controller.ledger.deliveries.accept(delivery)) {
+    if (typeof delivery === "string" && delivery !== "" && !(await controller.ledger.deliveries.accept(delivery))) {
       return reply.code(200).send({ duplicate: true, delivery });
     }
     const event = String(req.headers["x-github-event"] ?? "");
@@ -60,7 +60,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
       if (!pr.success) throw usage(`not a pull_request event payload: ${zodReason(pr.error)}`);
       const { action, number, pull_request: p, repository } = pr.data;
       if (!["opened", "synchronize", "reopened"].includes(action)) return reply.code(202).send({ ignored: `pull_request action "${action}"` });
-      const preview = controller.previewPullRequest({
+      const preview = await controller.previewPullRequest({
         repo: repository.full_name,
         number,
         headSha: p.head.sha,

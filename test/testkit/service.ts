@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { TokenRegistry } from "../../src/access/index.ts";
 import { Controller, type Logger } from "../../src/reconciler/index.ts";
 import { buildServer, githubSignature } from "../../src/server/index.ts";
-import type { Run } from "../../src/ledger/index.ts";
+import { openLedgerStore, type LedgerStore, type Run } from "../../src/ledger/index.ts";
 import { serveGit, type GitDaemon } from "./git-daemon.ts";
 import { createSampleRepo, type SampleRepo } from "./sample-repo.ts";
 
@@ -44,6 +44,8 @@ export interface TestService {
   app: FastifyInstance;
   logs: string[];
   stop(): Promise<void>;
+  /** The service's ledger, read (and written) at once through a connection of the test's own. */
+  ledger: LedgerStore;
   runs(stack?: string): Run[];
   /** A call to the API with the admin token (or `token`; null for none). */
   api(route: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
@@ -75,12 +77,15 @@ export async function startService(o: {
   const app = await buildServer({ controller, tokens, webhookSecret: WEBHOOK_SECRET });
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   await controller.start();
+  // The tests read the ledger as the CLI does, through a connection of their own that answers at once.
+  const ledger = openLedgerStore(o.dataDir);
   return {
     url,
     controller,
     app,
     logs,
-    runs: (stack) => controller.ledger.runs.list({ stack, limit: 1000 }),
+    ledger,
+    runs: (stack) => ledger.runs.list({ stack, limit: 1000 }),
     api(route, init = {}) {
       const { token = ADMIN_TOKEN, ...rest } = init;
       return fetch(`${url}${route}`, { ...rest, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(rest.headers as Record<string, string>) } });
@@ -88,6 +93,7 @@ export async function startService(o: {
     async stop() {
       await app.close();
       await controller.stop(60_000);
+      ledger.close();
     },
     pullRequestWebhook: (pr) => pullRequestWebhook(url, pr),
     pushWebhook(revision, secret = WEBHOOK_SECRET) {

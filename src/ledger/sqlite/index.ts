@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { Ledger } from "../repositories.ts";
+import type { LedgerStore } from "../repositories.ts";
 import { SqliteApprovals } from "./approvals.ts";
 import { SqliteDeliveries } from "./deliveries.ts";
 import { SqliteDrift } from "./drift.ts";
@@ -17,7 +17,7 @@ import { dumpRows, restoreRows } from "./transfer.ts";
  * The ledger in one SQLite file (WAL, so the CLI reads while the service
  * writes), migrated to the newest schema when opened.
  */
-export function openSqliteLedger(file: string): Ledger {
+export function openSqliteLedger(file: string): LedgerStore {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new DatabaseSync(file);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");

@@ -87,13 +87,13 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   const page = (req: FastifyRequest, reply: FastifyReply, title: string, content: VNode, extra: Partial<Frame> = {}) =>
     sendPage(reply, documentOf(frame(req, title, extra), content));
   const principalOf = (req: FastifyRequest): Principal => req.principal!;
-  const findStack = (name: string) => {
-    const s = controller.status().find((x) => x.name === name);
+  const findStack = async (name: string) => {
+    const s = (await controller.status()).find((x) => x.name === name);
     if (!s) throw new StackdError(`no stack named "${name}"`, { kind: "not-found" });
     return s;
   };
-  const findRun = (id: string) => {
-    const run = controller.ledger.runs.get(id);
+  const findRun = async (id: string) => {
+    const run = await controller.ledger.runs.get(id);
     if (!run) throw new StackdError(`no run ${id}`, { kind: "not-found" });
     return run;
   };
@@ -159,27 +159,27 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   app.get("/", PAGE("read"), async (req, reply) => {
     const q = parseQuery(StacksQuery, req.query);
     const filter = { q: q.q || undefined, condition: q.condition || undefined };
-    return page(req, reply, "Stacks", html`<${StacksPage} stacks=${controller.status()} filter=${filter} info=${controller.info()} />`, { section: "stacks" });
+    return page(req, reply, "Stacks", html`<${StacksPage} stacks=${await controller.status()} filter=${filter} info=${controller.info()} />`, { section: "stacks" });
   });
 
   app.get<{ Params: { project: string; stack: string } }>("/stacks/:project/:stack", PAGE("read"), async (req, reply) => {
-    const status = findStack(`${req.params.project}/${req.params.stack}`);
+    const status = await findStack(`${req.params.project}/${req.params.stack}`);
     const { page: n } = parseQuery(PageQuery, req.query);
-    const runs = controller.ledger.runs.list({ stack: status.name, limit: RUNS_PER_PAGE + 1, offset: (n - 1) * RUNS_PER_PAGE });
+    const runs = await controller.ledger.runs.list({ stack: status.name, limit: RUNS_PER_PAGE + 1, offset: (n - 1) * RUNS_PER_PAGE });
     const content = html`<${StackPage}
       status=${status}
       settings=${controller.stackSettings(status.name)}
       runs=${runs.slice(0, RUNS_PER_PAGE)}
       page=${n}
       more=${runs.length > RUNS_PER_PAGE}
-      drift=${controller.ledger.drift.list({ stack: status.name, status: "open" })}
+      drift=${await controller.ledger.drift.list({ stack: status.name, status: "open" })}
       principal=${principalOf(req)}
     />`;
     return page(req, reply, status.name, content, { section: "stacks", notice: noticeOf(req) });
   });
 
   app.get<{ Params: { id: string } }>("/runs/:id", PAGE("read"), async (req, reply) => {
-    const run = findRun(req.params.id);
+    const run = await findRun(req.params.id);
     return page(req, reply, `${run.kind} of ${run.stack}`, html`<${RunPage} run=${run} principal=${principalOf(req)} commitUrl=${commitUrl} />`, {
       section: "stacks",
       notice: noticeOf(req),
@@ -187,10 +187,10 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   });
 
   app.get("/previews", PAGE("read"), async (req, reply) => {
-    return page(req, reply, "PR previews", html`<${PreviewsPage} previews=${controller.ledger.previews.list({ limit: 200 })} />`, { section: "previews" });
+    return page(req, reply, "PR previews", html`<${PreviewsPage} previews=${await controller.ledger.previews.list({ limit: 200 })} />`, { section: "previews" });
   });
   app.get<{ Params: { id: string } }>("/previews/:id", PAGE("read"), async (req, reply) => {
-    const preview = controller.ledger.previews.get(req.params.id);
+    const preview = await controller.ledger.previews.get(req.params.id);
     if (!preview) throw new StackdError(`no preview ${req.params.id}`, { kind: "not-found" });
     return page(req, reply, `PR #${preview.pr}`, html`<${PreviewPage} preview=${preview} />`, { section: "previews" });
   });
@@ -212,11 +212,11 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     return to(reply, `/runs/${up.id}`, "approved");
   });
   app.post<{ Params: { runId: string } }>("/ui/approvals/:runId/reject", ACTION("admin"), async (req, reply) => {
-    controller.reject(req.params.runId, callerOf(req));
+    await controller.reject(req.params.runId, callerOf(req));
     return to(reply, `/runs/${req.params.runId}`, "rejected");
   });
   app.post<{ Params: { id: string } }>("/ui/runs/:id/cancel", ACTION("operate"), async (req, reply) => {
-    controller.cancel(req.params.id, callerOf(req));
+    await controller.cancel(req.params.id, callerOf(req));
     return to(reply, `/runs/${req.params.id}`, "cancelling");
   });
 
@@ -229,15 +229,16 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     if (!run || streams.size === 0) return;
     changed.add(run.stack);
     // Changes that come together (a commit queues many runs) go out together.
-    flush ??= setTimeout(() => {
+    flush ??= setTimeout(async () => {
       flush = undefined;
-      const statuses = controller.status();
-      for (const name of changed) {
+      const names = [...changed];
+      changed.clear();
+      const statuses = await controller.status().catch(() => []);
+      for (const name of names) {
         const s = statuses.find((x) => x.name === name);
         const data = JSON.stringify({ name, html: s ? rowHtml(s) : "" });
         for (const stream of streams) stream.send("stack", data);
       }
-      changed.clear();
     }, 150);
   };
   const onHead = () => {
@@ -254,7 +255,7 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
   });
 
   app.get<{ Params: { id: string } }>("/ui/runs/:id/log", ACTION("read"), async (req, reply) => {
-    const run = findRun(req.params.id);
+    const run = await findRun(req.params.id);
     const stream = openEventStream(req, reply);
     streams.add(stream);
     if (run.status !== "queued" && run.status !== "running") {
@@ -267,14 +268,16 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
     const follow = logs.follow(run.id, {
       line: (text) => stream.send("line", text),
       end: () => {
-        stream.send("end", controller.ledger.runs.get(run.id)?.status ?? "");
-        stream.close();
+        void controller.ledger.runs.get(run.id).then(
+          (now) => stream.send("end", now?.status ?? ""),
+          () => stream.send("end", ""),
+        ).finally(() => stream.close());
       },
     });
     for (const line of follow.backlog) stream.send("line", line);
     // A queued run that is skipped or cancelled never starts: its end is noticed here.
-    const check = setInterval(() => {
-      const now = controller.ledger.runs.get(run.id)?.status;
+    const check = setInterval(async () => {
+      const now = (await controller.ledger.runs.get(run.id).catch(() => undefined))?.status;
       if (now !== "queued" && now !== "running") logs.forget(run.id);
     }, 5_000);
     stream.onClose(() => {

@@ -8,6 +8,7 @@
 #   - the python toolchains uv and poetry, for the tests
 #   - OpenSSH's server binary, for the tests of ssh:// remotes
 #   - Debian's chromium, for the dashboard's browser tests
+#   - Debian's PostgreSQL server, for the tests of the PostgreSQL ledger
 #   - the dashboard's script and stylesheet (scripts/build-dashboard.ts)
 # Everything is cached under $STACKD_CACHE (default ~/.cache/stackd), keyed by
 # what it was built from, so a warm run only checks and links.
@@ -156,6 +157,21 @@ install_chromium() {
   apt_install chromium
 }
 
+# --- PostgreSQL -------------------------------------------------------------------------
+# The tests start throwaway clusters of their own (test/testkit/postgres.ts);
+# only the server binaries are needed, never the system service.
+install_postgres() {
+  if compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then return; fi
+  if [ "$(id -u)" != 0 ]; then
+    say "postgresql is missing and this is not root: the PostgreSQL ledger tests will fail until it is installed"
+    return
+  fi
+  say "installing postgresql (for the PostgreSQL ledger tests)"
+  apt_install postgresql
+  # The package starts a cluster on port 5432; nothing here wants it.
+  service postgresql stop >/dev/null 2>&1 || true
+}
+
 install_node_modules
 "$root/node_modules/.bin/node" "$root/scripts/build-dashboard.ts"
 build_engine
@@ -163,5 +179,6 @@ install_moto
 install_python_tools
 install_sshd
 install_chromium
+install_postgres
 bash "$root/scripts/build-plugins.sh" >/dev/null
 say "ready (engine: $cache/engine/current/bin, emulator: $cache/moto/bin/moto_server)"

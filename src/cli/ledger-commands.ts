@@ -2,11 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { adminTokenFile } from "../access/index.ts";
 import { openLedger, stackStatuses, type Ledger, type Run, type StackStatus } from "../ledger/index.ts";
+import { databaseFlag } from "./database.ts";
 import { StackdError } from "../support/index.ts";
 import { requireFormat, writeOut } from "./output.ts";
 
 interface ReadFlags {
   dataDir: string;
+  database?: string;
   api?: string;
   format: string;
 }
@@ -49,11 +51,12 @@ export async function callService<T>(api: ServiceEndpoint, route: string, init?:
   return { status: res.status, body };
 }
 
-async function withLedger<T>(dataDir: string, fn: (l: Ledger) => Promise<T>): Promise<T> {
-  if (!fs.existsSync(path.join(dataDir, "ledger.db"))) {
-    throw new StackdError(`no ledger in ${dataDir}: has \`stackd serve\` run with this data dir?`, { kind: "config" });
+async function withLedger<T>(flags: { dataDir: string; database?: string }, fn: (l: Ledger) => Promise<T>): Promise<T> {
+  const database = databaseFlag(flags);
+  if (!database && !fs.existsSync(path.join(flags.dataDir, "ledger.db"))) {
+    throw new StackdError(`no ledger in ${flags.dataDir}: has \`stackd serve\` run with this data dir?`, { kind: "config" });
   }
-  const ledger = openLedger(dataDir);
+  const ledger = openLedger(flags.dataDir, database);
   try {
     return await fn(ledger);
   } finally {
@@ -75,7 +78,7 @@ export async function statusCommand(flags: ReadFlags): Promise<number> {
   let stacks: StackStatus[];
   if (api) stacks = (await callService<{ stacks: StackStatus[] }>(api, "/api/stacks")).body.stacks;
   else {
-    stacks = await withLedger(flags.dataDir, async (l) => {
+    stacks = await withLedger(flags, async (l) => {
       const head = await l.meta.get("head");
       const revision = head ? (JSON.parse(head) as { revision: string }).revision : null;
       return stackStatuses(l, revision);
@@ -101,7 +104,7 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
   const api = flags.api ? apiUrl(flags) : undefined;
   const runs: Run[] = api
     ? (await callService<{ runs: Run[] }>(api, `/api/runs?limit=${limit}${flags.stack ? `&stack=${encodeURIComponent(flags.stack)}` : ""}`)).body.runs
-    : await withLedger(flags.dataDir, (l) => l.runs.list({ stack: flags.stack, limit }));
+    : await withLedger(flags, (l) => l.runs.list({ stack: flags.stack, limit }));
   if (flags.format === "json") {
     writeOut(`${JSON.stringify({ runs }, null, 2)}\n`);
     return 0;

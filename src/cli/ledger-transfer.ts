@@ -5,8 +5,11 @@ import { once } from "node:events";
 import type { ZodType } from "zod";
 import { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, openLedger, type Async, type LedgerRestore } from "../ledger/index.ts";
 import { StackdError, mask, messageOf } from "../support/index.ts";
+import { databaseFlag } from "./database.ts";
 
 const ledgerFile = (dataDir: string) => path.join(dataDir, "ledger.db");
+/** Where the ledger is, for messages: the database (password hidden) or the file. */
+const ledgerName = (flags: { dataDir: string }, database: string | undefined) => (database ? database.replace(/(\/\/[^:/@]*:)[^@/]*@/, "$1***@") : ledgerFile(flags.dataDir));
 const summary = (counts: Record<string, number>) => LEDGER_TABLES.map((t) => `${counts[t] ?? 0} ${t}`).join(", ");
 
 /** Writes a line to stdout, waiting when the reader is slower than the ledger. */
@@ -15,10 +18,11 @@ async function writeLine(value: unknown): Promise<void> {
 }
 
 /** `stackd ledger export`: every row of the data dir's ledger as JSON lines on stdout. */
-export async function exportCommand(flags: { dataDir: string }): Promise<number> {
-  const file = ledgerFile(flags.dataDir);
-  if (!fs.existsSync(file)) throw new StackdError("no ledger here: is this stackd's data dir?", { kind: "config", where: file });
-  const ledger = openLedger(flags.dataDir);
+export async function exportCommand(flags: { dataDir: string; database?: string }): Promise<number> {
+  const database = databaseFlag(flags);
+  const file = ledgerName(flags, database);
+  if (!database && !fs.existsSync(file)) throw new StackdError("no ledger here: is this stackd's data dir?", { kind: "config", where: file });
+  const ledger = openLedger(flags.dataDir, database);
   try {
     const counts: Record<string, number> = Object.fromEntries(LEDGER_TABLES.map((t) => [t, 0]));
     await writeLine({ stackd: "ledger", format: TRANSFER_FORMAT, schema: ledger.schemaVersion, exportedAt: new Date().toISOString() });
@@ -55,11 +59,12 @@ function parseLine<T>(schema: ZodType<T>, text: string, n: number): T {
  * or --file), all or nothing: a bad line, a cut-off export or a ledger that
  * already holds runs leaves it as it was.
  */
-export async function importCommand(flags: { dataDir: string; file?: string }): Promise<number> {
+export async function importCommand(flags: { dataDir: string; database?: string; file?: string }): Promise<number> {
+  const database = databaseFlag(flags);
   const source = flags.file ? fs.createReadStream(flags.file) : process.stdin;
   const where = flags.file ?? "stdin";
   const lines = readline.createInterface({ input: source, crlfDelay: Infinity });
-  const ledger = openLedger(flags.dataDir);
+  const ledger = openLedger(flags.dataDir, database);
   let restore: Async<LedgerRestore> | undefined;
   let n = 0;
   try {
@@ -93,12 +98,26 @@ export async function importCommand(flags: { dataDir: string; file?: string }): 
     }
     if (n === 0) throw new StackdError("the export is empty", { kind: "usage" });
     if (!counts) throw new StackdError(`the export ends at line ${n} without its last line (it was cut off): nothing was imported`, { kind: "usage" });
-    process.stderr.write(`stackd: imported ${summary(counts)} into ${ledgerFile(flags.dataDir)}\n`);
+    process.stderr.write(`stackd: imported ${summary(counts)} into ${ledgerName(flags, database)}\n`);
     return 0;
   } catch (err) {
     await restore?.abort();
     if (err instanceof StackdError && !err.where) throw new StackdError(err.message, { kind: err.kind, where });
     throw err;
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** `stackd migrate`: runs the ledger's migrations now and says which schema it is at. */
+export async function migrateCommand(flags: { dataDir: string; database?: string }): Promise<number> {
+  const database = databaseFlag(flags);
+  const ledger = openLedger(flags.dataDir, database);
+  try {
+    // Any query waits for the migrations; a count is the cheapest that does.
+    const stacks = (await ledger.stacks.list()).length;
+    process.stderr.write(`stackd: ${ledgerName(flags, database)} is at ledger schema ${ledger.schemaVersion} (${stacks} stacks)\n`);
+    return 0;
   } finally {
     await ledger.close();
   }

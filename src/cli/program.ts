@@ -112,6 +112,7 @@ export function buildProgram(): Command {
     .option("--parallelism <n>", "runs at once across stacks (default: stackd.yaml's parallelism, 2)")
     .option("--grace <seconds>", "on SIGTERM, how long running operations may finish before they are cancelled", "30")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--database <url>", "PostgreSQL URL of the ledger (default: $STACKD_DATABASE_URL; none: the data dir's SQLite file)")
     .option("--tokens <file>", "API tokens file (default: $STACKD_TOKENS, else <data dir>/tokens.yaml when it exists)")
     .option("--metrics-public", "serve /metrics without a token")
     .option("--auth-failure-limit <n>", "failed authentications per address and minute before it gets 429", "20")
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
     .command("status")
     .description("every stack's sync state, conditions and last run")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--database <url>", "PostgreSQL URL of the ledger (default: $STACKD_DATABASE_URL; none: the data dir's SQLite file)")
     .option("--api <url>", "ask a running service instead of reading the data dir")
     .option("--format <text|json>", "output format", "text")
     .action(action(async (opts) => (await ledgerCommands()).statusCommand(opts)));
@@ -147,6 +149,7 @@ export function buildProgram(): Command {
     .option("--stack <name>", "only this stack (project/stack)")
     .option("--limit <n>", "how many", "20")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--database <url>", "PostgreSQL URL of the ledger (default: $STACKD_DATABASE_URL; none: the data dir's SQLite file)")
     .option("--api <url>", "ask a running service instead of reading the data dir")
     .option("--format <text|json>", "output format", "text")
     .action(action(async (opts) => (await ledgerCommands()).runsCommand(opts)));
@@ -167,16 +170,25 @@ export function buildProgram(): Command {
     .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
     .action(action(async (runId, opts) => (await ledgerCommands()).rejectCommand(runId, opts)));
 
+  program
+    .command("migrate")
+    .description("bring the ledger's schema up to this stackd's, then exit (serve does it on start, once across replicas)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--database <url>", "PostgreSQL URL of the ledger (default: $STACKD_DATABASE_URL; none: the data dir's SQLite file)")
+    .action(action(async (opts) => (await import("./ledger-transfer.ts")).migrateCommand(opts)));
+
   const ledger = program.command("ledger").description("the ledger as JSON lines: back it up, or move it to another data dir");
   ledger
     .command("export")
     .description("write every row of the ledger to stdout as JSON lines")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--database <url>", "PostgreSQL URL of the ledger (default: $STACKD_DATABASE_URL; none: the data dir's SQLite file)")
     .action(action(async (opts) => (await import("./ledger-transfer.ts")).exportCommand(opts)));
   ledger
     .command("import")
     .description("fill a new data dir's ledger from an export (stdin, or --file), all or nothing")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--database <url>", "PostgreSQL URL of the ledger (default: $STACKD_DATABASE_URL; none: the data dir's SQLite file)")
     .option("--file <file>", "read the export from this file instead of stdin")
     .action(action(async (opts) => (await import("./ledger-transfer.ts")).importCommand(opts)));
 

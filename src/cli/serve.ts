@@ -8,6 +8,7 @@ import { resolveBackend } from "../pulumi/index.ts";
 import { Controller } from "../reconciler/index.ts";
 import { buildServer, dashboardBuilt } from "../server/index.ts";
 import { StackdError, messageOf, privateDir } from "../support/index.ts";
+import { databaseFlag } from "./database.ts";
 
 /** `stackd serve`'s options. */
 export interface ServeFlags {
@@ -17,6 +18,7 @@ export interface ServeFlags {
   host: string;
   config?: string;
   dataDir: string;
+  database?: string;
   backend?: string;
   pollInterval?: string;
   parallelism?: string;
@@ -92,6 +94,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   registerSecret(githubToken);
   registerSecret(webhookSecret);
   registerSecret(apiToken);
+  const database = databaseFlag(flags);
   registerSecret(resolveBackend(flags.dataDir, flags.backend).passphrase);
   const { tokens, source: tokenSource } = apiTokens(flags, apiToken);
 
@@ -103,6 +106,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     gitCredentials: { sshKey: flags.sshKey, knownHosts: flags.knownHosts, tokenFile: flags.gitTokenFile },
     branch: flags.branch,
     dataDir: flags.dataDir,
+    database,
     backend: flags.backend,
     pollIntervalMs: pollSeconds === undefined ? undefined : pollSeconds * 1000,
     parallelism: intFlag(flags.parallelism, "--parallelism"),

@@ -19,6 +19,8 @@ export interface ServiceOptions {
   gitCredentials?: RepoCredentialOptions;
   branch?: string;
   dataDir: string;
+  /** A PostgreSQL URL for the ledger; none keeps it in the data dir (SQLite). */
+  database?: string;
   backend?: string;
   env?: Record<string, string>;
   /** Overrides stackd.yaml's pollInterval. */

@@ -72,7 +72,7 @@ export class Controller {
   constructor(opts: ServiceOptions) {
     this.opts = opts;
     this.log = opts.logger;
-    this.ledger = openLedger(opts.dataDir);
+    this.ledger = openLedger(opts.dataDir, opts.database);
     this.source = new GitSource(opts.repo, opts.dataDir, opts.gitCredentials);
     this.backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
     this.notifier = new Notifier(opts.logger);

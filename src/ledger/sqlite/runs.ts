@@ -2,12 +2,8 @@ import type { Statements } from "./statements.ts";
 import { mask, newId } from "../../support/index.ts";
 import type { RunsRepository } from "../repositories.ts";
 import type { Run, RunWithLog } from "../types.ts";
-import { json, nextSeq, now, toRun, where, type Row } from "./rows.ts";
-
-// Every column but the log: lists and statuses never show it, and reading a
-// thousand logs only to drop them costs a request megabytes of garbage.
-const COLUMNS = `id, seq, stack, revision, kind, trigger, status, created_at, started_at, finished_at, changes, resources, policy, error,
-  state_version, approval_of, runtime, plugins, requested_by, approved_by, plan_digest, checkpoint`;
+import { FINISH_RUN, RUN_COLUMNS, finishArgs } from "../sql.ts";
+import { nextSeq, now, toRun, where, type Row } from "./rows.ts";
 
 /** Runs in SQLite, in creation order (seq). */
 export class SqliteRuns implements RunsRepository {
@@ -31,24 +27,7 @@ export class SqliteRuns implements RunsRepository {
   }
 
   finish(id: string, result: Parameters<RunsRepository["finish"]>[1]): void {
-    this.db
-      .prepare(
-        "UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ?, runtime = ?, plugins = ?, plan_digest = ?, checkpoint = ? WHERE id = ?",
-      )
-      .run(
-        result.status,
-        now(),
-        json(result.changes),
-        json(result.resources),
-        json(result.policy),
-        result.error ? mask(result.error) : null,
-        result.log ? mask(result.log) : null,
-        result.runtime ?? null,
-        json(result.plugins),
-        result.plan?.digest ?? null,
-        result.plan?.checkpoint ?? null,
-        id,
-      );
+    this.db.prepare(FINISH_RUN).run(...finishArgs(id, result));
   }
 
   setStatus(id: string, status: Run["status"], error?: string): void {
@@ -64,13 +43,13 @@ export class SqliteRuns implements RunsRepository {
 
   list(filter: { stack?: string; limit?: number; offset?: number; status?: Run["status"] } = {}): Run[] {
     const w = where({ stack: filter.stack, status: filter.status });
-    return (this.db.prepare(`SELECT ${COLUMNS} FROM runs ${w.sql} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...w.args, filter.limit ?? 50, filter.offset ?? 0) as Row[]).map(toRun);
+    return (this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs ${w.sql} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...w.args, filter.limit ?? 50, filter.offset ?? 0) as Row[]).map(toRun);
   }
 
   recent(perStack: number): Map<string, Run[]> {
     const rows = this.db
       .prepare(
-        `SELECT ${COLUMNS} FROM (SELECT ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY stack ORDER BY seq DESC) AS n FROM runs)
+        `SELECT ${RUN_COLUMNS} FROM (SELECT ${RUN_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY stack ORDER BY seq DESC) AS n FROM runs)
          WHERE n <= ? ORDER BY stack, seq DESC`,
       )
       .all(perStack) as Row[];
@@ -85,12 +64,12 @@ export class SqliteRuns implements RunsRepository {
   }
 
   latest(stack: string, revision: string): Run | undefined {
-    const r = this.db.prepare(`SELECT ${COLUMNS} FROM runs WHERE stack = ? AND revision = ? ORDER BY seq DESC LIMIT 1`).get(stack, revision) as Row | undefined;
+    const r = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE stack = ? AND revision = ? ORDER BY seq DESC LIMIT 1`).get(stack, revision) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
   interruptRunning(reason: string): Run[] {
-    const running = (this.db.prepare(`SELECT ${COLUMNS} FROM runs WHERE status = 'running'`).all() as Row[]).map(toRun);
+    const running = (this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running'`).all() as Row[]).map(toRun);
     for (const r of running) this.setStatus(r.id, "interrupted", reason);
     this.db.prepare("UPDATE runs SET status = 'skipped', error = ? WHERE status = 'queued'").run("not run: the service stopped before it started");
     return running;

@@ -1,5 +1,6 @@
 import type { Statements } from "./statements.ts";
 import type { StacksRepository } from "../repositories.ts";
+import { RECORD_OUTCOME, outcomeArgs } from "../sql.ts";
 import type { StackRow } from "../types.ts";
 import { toStack, type Row } from "./rows.ts";
 
@@ -30,18 +31,7 @@ export class SqliteStacks implements StacksRepository {
   }
 
   recordOutcome(name: string, o: Parameters<StacksRepository["recordOutcome"]>[1]): void {
-    const keep = o.keepFailures ? 1 : 0;
-    this.db
-      .prepare(
-        `UPDATE stacks SET
-           applied_revision = COALESCE(?, applied_revision),
-           state_version = state_version + ?,
-           failures = CASE WHEN ? THEN COALESCE(?, failures + 1) WHEN ? THEN failures ELSE 0 END,
-           retry_at = CASE WHEN ? THEN retry_at ELSE ? END,
-           last_result = CASE WHEN ? THEN last_result ELSE ? END
-         WHERE name = ?`,
-      )
-      .run(o.applied ?? null, o.stateChanged ? 1 : 0, o.failed ? 1 : 0, o.failures ?? null, keep, keep, o.retryAt ?? null, keep, o.result, name);
+    this.db.prepare(RECORD_OUTCOME).run(...outcomeArgs(name, o));
   }
 
   resetFailures(name: string): void {

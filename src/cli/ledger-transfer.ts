@@ -3,13 +3,13 @@ import path from "node:path";
 import readline from "node:readline";
 import { once } from "node:events";
 import type { ZodType } from "zod";
-import { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, openLedger, type Async, type LedgerRestore } from "../ledger/index.ts";
+import { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, maskUrl, openLedger, type Async, type LedgerRestore } from "../ledger/index.ts";
 import { StackdError, mask, messageOf } from "../support/index.ts";
 import { databaseFlag } from "./database.ts";
 
 const ledgerFile = (dataDir: string) => path.join(dataDir, "ledger.db");
 /** Where the ledger is, for messages: the database (password hidden) or the file. */
-const ledgerName = (flags: { dataDir: string }, database: string | undefined) => (database ? database.replace(/(\/\/[^:/@]*:)[^@/]*@/, "$1***@") : ledgerFile(flags.dataDir));
+const ledgerName = (flags: { dataDir: string }, database: string | undefined) => (database ? maskUrl(database) : ledgerFile(flags.dataDir));
 const summary = (counts: Record<string, number>) => LEDGER_TABLES.map((t) => `${counts[t] ?? 0} ${t}`).join(", ");
 
 /** Writes a line to stdout, waiting when the reader is slower than the ledger. */

@@ -1,12 +1,14 @@
 // The durable record: runs, stacks, drift, approvals, previews. Stores only; meaning lives with its owners.
 import path from "node:path";
+import { StackdError } from "../support/index.ts";
 import { asyncLedger } from "./async.ts";
+import { openPostgresLedger } from "./postgres/index.ts";
+import type { Ledger, LedgerStore } from "./repositories.ts";
+import { openSqliteLedger } from "./sqlite/index.ts";
+import { maskUrl } from "./urls.ts";
 
 export { asyncLedger } from "./async.ts";
-import type { Ledger, LedgerStore } from "./repositories.ts";
-import { openPostgresLedger } from "./postgres/index.ts";
-import { openSqliteLedger } from "./sqlite/index.ts";
-import { StackdError } from "../support/index.ts";
+export { maskUrl } from "./urls.ts";
 
 export type { Async, Ledger, LedgerStore, RunsRepository, StacksRepository, DriftRepository, ApprovalsRepository, PreviewsRepository, MetaRepository, DeliveriesRepository } from "./repositories.ts";
 export { openSqliteLedger } from "./sqlite/index.ts";
@@ -17,8 +19,8 @@ export type * from "./types.ts";
 export { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRow, type LedgerRestore, type LedgerRow, type LedgerTable } from "./transfer.ts";
 
 /**
- * The ledger: PostgreSQL when `database` is a postgres:// URL (shared by
- * replicas), else the data dir's embedded `<data dir>/ledger.db`.
+ * The ledger: PostgreSQL when `database` is a postgres:// URL, else the data
+ * dir's embedded `<data dir>/ledger.db`.
  */
 export function openLedger(dataDir: string, database?: string): Ledger {
   if (database) return openPostgresLedger(checkDatabaseUrl(database));
@@ -30,9 +32,6 @@ export function checkDatabaseUrl(url: string): string {
   if (!/^postgres(ql)?:\/\/./.test(url)) throw new StackdError(`"${maskUrl(url)}" is not a PostgreSQL URL: use postgres://user:password@host:5432/database`, { kind: "usage", where: "--database" });
   return url;
 }
-
-/** A URL with its password hidden, for messages. */
-const maskUrl = (url: string): string => url.replace(/(\/\/[^:/@]*:)[^@/]*@/, "$1***@");
 
 /** The embedded store of a data dir itself, answering at once (for readers beside the service). */
 export function openLedgerStore(dataDir: string): LedgerStore {

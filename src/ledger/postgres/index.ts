@@ -9,6 +9,7 @@ import { PgApprovals, PgDeliveries, PgMeta } from "./small.ts";
 import { PgStacks } from "./stacks.ts";
 import { dumpRows, restoreRows } from "./transfer.ts";
 import { MIGRATIONS } from "../sqlite/migrations.ts";
+import { maskUrl } from "../urls.ts";
 
 export { PG_MIGRATIONS, migratePostgres } from "./migrations.ts";
 
@@ -50,7 +51,7 @@ export function openPostgresLedger(url: string): Ledger {
     },
     restore: async () => {
       await ready();
-      return restoreRows(pool, url.replace(/\/\/[^@/]*@/, "//***@"));
+      return restoreRows(pool, maskUrl(url));
     },
     close: () => pool.end(),
   };

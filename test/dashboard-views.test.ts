@@ -43,6 +43,7 @@ const run = (o: Partial<RunWithLog> = {}): RunWithLog => ({
   approvedBy: null,
   planDigest: "ab".repeat(32),
   checkpoint: "cd".repeat(32),
+  replica: null,
   log: "Previewing update (dev):\n",
   ...o,
 });

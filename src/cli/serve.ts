@@ -3,6 +3,7 @@ import path from "node:path";
 import pino from "pino";
 import { TokenRegistry, ensureAdminToken, type Principal } from "../access/index.ts";
 import { loadSettings } from "../catalog/index.ts";
+import { MIN_LEASE_SECONDS } from "../cluster/index.ts";
 import { mask, registerSecret } from "../support/index.ts";
 import { resolveBackend } from "../pulumi/index.ts";
 import { Controller } from "../reconciler/index.ts";
@@ -19,6 +20,8 @@ export interface ServeFlags {
   config?: string;
   dataDir: string;
   database?: string;
+  replicaName?: string;
+  lease: string;
   backend?: string;
   pollInterval?: string;
   parallelism?: string;
@@ -75,6 +78,13 @@ function intFlag(value: string | undefined, flag: string): number | undefined {
   return n;
 }
 
+/** --lease: whole seconds, at least the least pg-boss's heartbeats allow. */
+function leaseFlag(value: string): number {
+  const n = intFlag(value, "--lease")!;
+  if (n < MIN_LEASE_SECONDS) throw new StackdError(`a lease of ${n}s is too short: at least ${MIN_LEASE_SECONDS}`, { kind: "usage", where: "--lease" });
+  return n;
+}
+
 /** `stackd serve`: the long-running reconciler with its HTTP API. Resolves when stopped by a signal. */
 export async function serveCommand(flags: ServeFlags): Promise<number> {
   let repo = flags.repo ?? process.env.STACKD_REPO;
@@ -107,6 +117,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     branch: flags.branch,
     dataDir: flags.dataDir,
     database,
+    replica: database ? { name: flags.replicaName ?? (process.env.STACKD_REPLICA_NAME || undefined), leaseSeconds: leaseFlag(flags.lease) } : undefined,
     backend: flags.backend,
     pollIntervalMs: pollSeconds === undefined ? undefined : pollSeconds * 1000,
     parallelism: intFlag(flags.parallelism, "--parallelism"),
@@ -124,6 +135,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   });
   const url = await server.listen({ port: intFlag(flags.port, "--port") ?? 8080, host: flags.host });
   fs.writeFileSync(path.join(flags.dataDir, "serve.json"), JSON.stringify({ url, pid: process.pid }));
+  void controller.listening(url);
   logger.info({ url, repo: controller.repo, webhooks: !!webhookSecret, tokens: tokenSource, tls: !!tls, metricsPublic: !!flags.metricsPublic }, "stackd listening");
   if (!dashboardBuilt()) logger.warn({ dashboard: url }, "the dashboard's script and stylesheet are not built (run `npm run setup`): its pages are served unstyled and do not update live");
   void controller.start();

@@ -1,3 +1,3 @@
 // Drift: when stacks are checked (schedules) and what a check means (episodes).
-export { DriftScheduler } from "./scheduler.ts";
+export { DriftScheduler, type Tick } from "./scheduler.ts";
 export { recordDriftCheck } from "./episodes.ts";

@@ -1,7 +1,13 @@
 import { Cron } from "croner";
 
+/** One firing of a schedule: its pattern and the time it was due (the same in every replica). */
+export interface Tick {
+  pattern: string;
+  at: Date;
+}
+
 /**
- * Calls `onTick(stack)` for every stack on its drift schedule. Stacks that
+ * Calls `onTick(stacks, tick)` with the stacks on each drift schedule as it fires. Stacks that
  * share a schedule share one cron job: a croner job holds about 80 KB (a
  * table of every year it may fire in), so one job per stack cost 80 MB of
  * heap at 1,000 stacks, nearly all of them on the default schedule.
@@ -11,9 +17,9 @@ import { Cron } from "croner";
 export class DriftScheduler {
   /** One job per distinct pattern, with the stacks it ticks for. */
   private readonly jobs = new Map<string, { stacks: Set<string>; cron: Cron }>();
-  private readonly onTick: (stack: string) => void;
+  private readonly onTick: (stacks: string[], tick: Tick) => void;
 
-  constructor(onTick: (stack: string) => void) {
+  constructor(onTick: (stacks: string[], tick: Tick) => void) {
     this.onTick = onTick;
   }
 
@@ -38,8 +44,10 @@ export class DriftScheduler {
       }
       // protect: a tick is skipped while the previous one's callback still runs.
       // The tick looks its stacks up when it fires, so an update in between is honoured.
-      const cron = new Cron(pattern, { protect: true, unref: true }, () => {
-        for (const stack of this.jobs.get(pattern)?.stacks ?? []) this.onTick(stack);
+      const cron = new Cron(pattern, { protect: true, unref: true }, (self: Cron) => {
+        // Croner hands over the time it fired; the time it was due is the schedule's latest at or before now.
+        const at = self.previousRuns(1, new Date(Date.now() + 1))[0] ?? new Date();
+        this.onTick([...(this.jobs.get(pattern)?.stacks ?? [])], { pattern, at });
       });
       this.jobs.set(pattern, { stacks, cron });
     }

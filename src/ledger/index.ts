@@ -20,10 +20,11 @@ export { LEDGER_TABLES, TRANSFER_FORMAT, TransferEnd, TransferHeader, TransferRo
 
 /**
  * The ledger: PostgreSQL when `database` is a postgres:// URL, else the data
- * dir's embedded `<data dir>/ledger.db`.
+ * dir's embedded `<data dir>/ledger.db`. `applicationName` names its
+ * connections in pg_stat_activity.
  */
-export function openLedger(dataDir: string, database?: string): Ledger {
-  if (database) return openPostgresLedger(checkDatabaseUrl(database));
+export function openLedger(dataDir: string, database?: string, applicationName?: string): Ledger {
+  if (database) return openPostgresLedger(checkDatabaseUrl(database), applicationName);
   return asyncLedger(openLedgerStore(dataDir));
 }
 

@@ -19,6 +19,8 @@ import type { LedgerRestore, LedgerRow } from "./transfer.ts";
 export interface RunsRepository {
   create(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string; requestedBy?: string }): Run;
   start(id: string, stateVersion: number): void;
+  /** Takes a queued run for a replica (marks it running); false when it is no longer queued or another took it. */
+  claim(id: string, replica: string): boolean;
   finish(id: string, result: RunResult): void;
   /** Sets a status (and, when given, the reason) without touching the plan. */
   setStatus(id: string, status: RunStatus, error?: string): void;

@@ -5,7 +5,13 @@ import { json, now } from "./sqlite/rows.ts";
 
 /** Every column of a run but its log: lists and statuses never show it, and reading a thousand logs only to drop them costs megabytes. */
 export const RUN_COLUMNS = `id, seq, stack, revision, kind, trigger, status, created_at, started_at, finished_at, changes, resources, policy, error,
-  state_version, approval_of, runtime, plugins, requested_by, approved_by, plan_digest, checkpoint`;
+  state_version, approval_of, runtime, plugins, requested_by, approved_by, plan_digest, checkpoint, replica`;
+
+/**
+ * A replica takes a queued run (status `running`, and who runs it): a
+ * conditional update, so of replicas racing for one run exactly one wins.
+ */
+export const CLAIM_RUN = "UPDATE runs SET status = 'running', started_at = ?, replica = ? WHERE id = ? AND status = 'queued'";
 
 /** A run's end: its status, plan, policy results and log (masked). */
 export const FINISH_RUN =

@@ -49,6 +49,8 @@ export interface Run {
   planDigest: string | null;
   /** The state checkpoint (sha256 of the stack's exported state) that plan was made against. */
   checkpoint: string | null;
+  /** The replica that ran it, when replicas share a PostgreSQL ledger; null for a single stackd. */
+  replica: string | null;
 }
 
 /** A run with the engine's output (masked). */

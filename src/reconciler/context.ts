@@ -19,8 +19,14 @@ export interface ServiceOptions {
   gitCredentials?: RepoCredentialOptions;
   branch?: string;
   dataDir: string;
-  /** A PostgreSQL URL for the ledger; none keeps it in the data dir (SQLite). */
+  /**
+   * A PostgreSQL URL for the ledger; none keeps it in the data dir (SQLite).
+   * With one, this process is a replica: runs go through the queue replicas
+   * share, the leader polls, schedules fire once across them.
+   */
   database?: string;
+  /** How this replica is named and how long its lease lasts (with `database`). */
+  replica?: { name?: string; leaseSeconds?: number };
   backend?: string;
   env?: Record<string, string>;
   /** Overrides stackd.yaml's pollInterval. */
@@ -60,7 +66,12 @@ export interface ServiceContext {
   readonly ledger: Ledger;
   readonly source: GitSource;
   readonly log: Logger;
+  /** This process's queue: every run of a single stackd, pull request previews of a replica. */
   readonly queue: WorkQueue<StackJob | Job>;
+  /** Queues a run: on the in-process queue, or on the queue replicas share. */
+  push(job: StackJob): Promise<void>;
+  /** Whether a stack has a run queued or running (anywhere in the cluster, with replicas). */
+  busy(stack: string): Promise<boolean>;
   readonly broker: CredentialBroker;
   readonly notifier: Notifier;
   readonly events: EventEmitter;

@@ -1,7 +1,9 @@
 import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
 import { settingsFor, type StackSettings } from "../catalog/index.ts";
+import { Cluster, type ReplicaRow, type RunningRun } from "../cluster/index.ts";
 import { CredentialBroker, diagnose, type DoctorReport } from "../credentials/index.ts";
-import { DriftScheduler } from "../drift/index.ts";
+import { DriftScheduler, type Tick } from "../drift/index.ts";
 import { openLedger, stackStatuses, type Ledger, type PreviewRecord, type Run, type StackStatus, type Trigger } from "../ledger/index.ts";
 import { Notifier } from "../notify/index.ts";
 import { resolveBackend, type BackendSettings } from "../pulumi/index.ts";
@@ -21,6 +23,7 @@ import { Recovery } from "./recovery.ts";
 import { Remediation } from "./remediation.ts";
 import { RetryPolicy } from "./retry-policy.ts";
 import { RunFactory } from "./run-factory.ts";
+import { SharedQueue } from "./shared-queue.ts";
 import { brokerCredentials } from "./stack-run.ts";
 
 export type { ServiceOptions } from "./context.ts";
@@ -57,8 +60,12 @@ export class Controller {
   private readonly runs: RunFactory;
   private readonly pullRequests: PullRequestPreviews;
   private readonly scheduler: DriftScheduler;
+  /** With a PostgreSQL ledger: this replica's membership, and the queue it shares. */
+  private readonly cluster: Cluster | null;
+  private readonly shared: SharedQueue | null;
   private readonly aborts = new Map<string, AbortController>();
   private doctorReport: DoctorReport | null = null;
+  private readonly startedAt = new Date().toISOString();
   /** The last statuses derived, and the ledger version and head they were derived at. */
   private statuses: { key: string; statuses: StackStatus[] } | undefined;
   private syncing: Promise<unknown> = Promise.resolve();
@@ -72,7 +79,10 @@ export class Controller {
   constructor(opts: ServiceOptions) {
     this.opts = opts;
     this.log = opts.logger;
-    this.ledger = openLedger(opts.dataDir, opts.database);
+    this.cluster = opts.database
+      ? new Cluster({ url: opts.database, ...opts.replica, onLeadership: (leading) => this.log.info({ replica: this.cluster?.name, leading }, leading ? "leading: this replica polls" : "no longer leading") })
+      : null;
+    this.ledger = openLedger(opts.dataDir, opts.database, this.cluster ? `stackd ${this.cluster.name}` : undefined);
     this.source = new GitSource(opts.repo, opts.dataDir, opts.gitCredentials);
     this.backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
     this.notifier = new Notifier(opts.logger);
@@ -91,6 +101,8 @@ export class Controller {
       source: this.source,
       log: this.log,
       queue: this.queue,
+      push: async (job) => (this.shared ? this.shared.push(job) : this.queue.push(job)),
+      busy: async (stack) => (this.shared ? this.shared.busy(stack) : this.queue.isBusy(stack)),
       broker,
       notifier: this.notifier,
       events: this.events,
@@ -108,9 +120,8 @@ export class Controller {
     this.planner = new Planner(ctx, this.runs);
     this.approvals = new Approvals(ctx, this.runs, () => this.sync("api"));
     this.recovery = new Recovery(ctx);
-    this.scheduler = new DriftScheduler((stack) => {
-      if (!this.stopping) this.checkDrift(stack, "schedule").catch(() => {});
-    });
+    this.shared = this.cluster ? new SharedQueue(ctx, this.cluster, { executor, heads: this.heads, recovery: this.recovery }) : null;
+    this.scheduler = new DriftScheduler((stacks, tick) => void this.onDriftTick(stacks, tick));
     this.pullRequests = new PullRequestPreviews({
       ledger: this.ledger,
       source: this.source,
@@ -158,10 +169,26 @@ export class Controller {
     this.events.emit("head", head);
   }
 
-  /** Recovers from a crash, catches up with the branch, then polls; collects garbage daily. */
+  /** A drift schedule fired: every replica's croner fires it, the first to claim the tick checks its stacks. */
+  private async onDriftTick(stacks: string[], tick: Tick): Promise<void> {
+    if (this.stopping) return;
+    if (this.cluster && !(await this.cluster.claimTick(`drift ${tick.pattern}`, tick.at).catch(() => false))) return;
+    for (const stack of stacks) this.checkDrift(stack, "schedule").catch(() => {});
+  }
+
+  /**
+   * Recovers from a crash, catches up with the branch, then polls; collects
+   * garbage daily. A replica joins the cluster first, and takes runs from
+   * the shared queue once it has the head.
+   */
   async start(): Promise<void> {
-    await this.recovery.afterCrash();
+    if (this.cluster) {
+      await this.ledger.version();
+      await this.cluster.join();
+    }
+    await this.recovery.afterCrash(!!this.cluster);
     await this.sync("poll").catch(() => {});
+    await this.shared?.start(this.opts.parallelism ?? this.heads.settings.parallelism);
     void this.doctor().catch(() => {});
     this.schedulePoll();
     this.gcTimer = setInterval(() => void this.gc().catch((err) => this.log.warn({ err: messageOf(err) }, "garbage collection failed")), 86_400_000);
@@ -204,21 +231,30 @@ export class Controller {
     this.pollTimer.unref();
   }
 
-  /** The cheap check: one ls-remote; a fetch only when the branch moved. Also starts due retries. */
+  /** The cheap check: one ls-remote; a fetch only when the branch moved. Also starts due retries. Of replicas, the leader polls. */
   async poll(): Promise<void> {
+    if (this.cluster && !this.cluster.isLeader()) return;
     const moved = await this.heads.remoteMoved();
     if (moved === null) return;
     if (!moved) return this.retries.retryDue();
     await this.sync("poll");
   }
 
-  /** Fetches, and plans runs for the stacks the new head affects. Serialized: one sync at a time. */
+  /**
+   * Fetches, and plans runs for the stacks the new head affects. Serialized:
+   * one sync at a time; of replicas, one plans at a time (the others then
+   * find the head's runs queued and queue nothing twice).
+   */
   sync(trigger: Trigger): Promise<{ revision: string; queued: string[] }> {
     const next = this.syncing.then(async () => {
       try {
         const head = await this.heads.fetch();
-        const queued = await this.planner.plan(head, trigger);
-        await this.retries.retryDue();
+        const plan = async () => {
+          const queued = await this.planner.plan(head, trigger);
+          await this.retries.retryDue();
+          return queued;
+        };
+        const queued = this.cluster ? await this.cluster.exclusive("plan", plan) : await plan();
         return { revision: head.revision, queued };
       } catch (err) {
         this.log.error({ err: this.heads.lastSyncError, trigger }, "sync failed");
@@ -261,7 +297,9 @@ export class Controller {
 
   /** Stops a queued or running run, recorded `cancelled` with who asked (see cancelRun). */
   cancel(runId: string, by: string): Promise<Run> {
-    return cancelRun({ ledger: this.ledger, queue: this.queue, aborts: this.aborts, log: this.log }, runId, by);
+    const cluster = this.cluster;
+    const replicas = cluster ? { signal: (replica: string, s: { cancel: string; by: string }) => cluster.queue.signal(replica, s) } : undefined;
+    return cancelRun({ ledger: this.ledger, queue: this.queue, aborts: this.aborts, log: this.log, replicas }, runId, by);
   }
 
   /** Applies exactly what a stored preview showed (see Approvals); `by` is recorded as the approver. */
@@ -296,6 +334,22 @@ export class Controller {
     return entry ? settingsFor(this.heads.settings, entry.project, entry.stack) : null;
   }
 
+  /** Tells the cluster where this replica serves. */
+  async listening(url: string): Promise<void> {
+    await this.cluster?.setUrl(url).catch(() => {});
+  }
+
+  /**
+   * The replicas serving this ledger and what each runs, for GET
+   * /api/replicas; a single stackd lists itself.
+   */
+  async replicas(): Promise<{ leaseSeconds: number | null; replicas: (Omit<ReplicaRow, "id"> & { id: string; running: RunningRun[] })[] }> {
+    if (this.cluster) return { leaseSeconds: this.cluster.leaseSeconds, replicas: await this.cluster.replicas() };
+    const running = (await this.ledger.runs.list({ status: "running", limit: 1000 })).map((r) => ({ run: r.id, stack: r.stack, kind: r.kind, startedAt: r.startedAt }));
+    const self = { id: "local", name: hostname(), host: hostname(), pid: process.pid, url: null, leader: true, startedAt: this.startedAt, heartbeatAt: new Date().toISOString() };
+    return { leaseSeconds: null, replicas: [{ ...self, running }] };
+  }
+
   /** The service's own state for GET /api/stacks. */
   info() {
     return {
@@ -307,6 +361,7 @@ export class Controller {
       queueDepth: this.queue.depth(),
       pollIntervalMs: this.pollIntervalMs,
       credentials: this.doctorReport,
+      replica: this.cluster ? { id: this.cluster.id, name: this.cluster.name, leader: this.cluster.isLeader() } : null,
     };
   }
 
@@ -330,13 +385,14 @@ export class Controller {
     clearTimeout(this.pollTimer);
     clearInterval(this.gcTimer);
     this.scheduler.stop();
+    await this.shared?.stopTaking();
     const skipped: Promise<void>[] = [];
     for (const job of this.queue.stop()) {
       if ("runId" in job) skipped.push(this.ledger.runs.setStatus(job.runId, "skipped", "not run: the service stopped before it started"));
       else job.superseded?.();
     }
     await Promise.all(skipped);
-    const idle = this.queue.idle();
+    const idle = Promise.all([this.queue.idle(), this.shared?.idle()]).then(() => {});
     const graceOver = new Promise<boolean>((resolve) => {
       setTimeout(() => resolve(false), this.hurried ? 0 : graceMs).unref();
       this.endGrace = () => resolve(false);
@@ -349,6 +405,7 @@ export class Controller {
     }
     await this.syncing;
     await Promise.race([this.notifier.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.cluster?.leave();
     await this.ledger.close();
   }
 }

@@ -24,7 +24,7 @@ export class Planner {
 
   /** Queues the head's runs; returns the stacks it queued. */
   async plan(head: Head, trigger: Trigger): Promise<string[]> {
-    const { ledger, source, queue } = this.ctx;
+    const { ledger, source } = this.ctx;
     const entries = this.ctx.entries();
     const { revision } = head;
     const todo: StackEntry[] = [];
@@ -45,7 +45,7 @@ export class Planner {
       }
       for (const e of group) {
         if (affected.has(nameOf(e))) todo.push(e);
-        else if (!queue.isBusy(nameOf(e))) await ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
+        else if (!(await this.ctx.busy(nameOf(e)))) await ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
       }
     }
     for (const e of todo) {

@@ -16,10 +16,15 @@ export class Recovery {
     this.ctx = ctx;
   }
 
-  /** At start: what a crash left running is ended, its runs are interrupted and their stacks cleaned. */
-  async afterCrash(): Promise<void> {
+  /**
+   * At start: what a crash left running is ended, its runs are interrupted
+   * and their stacks cleaned. A replica leaves the ledger's runs alone (other
+   * replicas run them; a dead one's come back through the shared queue).
+   */
+  async afterCrash(replica: boolean): Promise<void> {
     const ended = endAbandonedGroups(this.ctx.backend().processGroups);
     if (ended > 0) this.ctx.log.warn({ processes: ended }, "ended processes a previous stackd left running");
+    if (replica) return;
     const interrupted = await this.ctx.ledger.runs.interruptRunning("interrupted: the service stopped while this run was in progress");
     for (const name of new Set(interrupted.map((r) => r.stack))) await this.cleanStack(name);
   }

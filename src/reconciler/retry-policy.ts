@@ -34,7 +34,7 @@ export class RetryPolicy {
     const now = Date.now();
     for (const e of this.ctx.entries()) {
       const row = await this.ctx.ledger.stacks.get(nameOf(e));
-      if (!row?.retryAt || Date.parse(row.retryAt) > now || this.ctx.queue.isBusy(row.name)) continue;
+      if (!row?.retryAt || Date.parse(row.retryAt) > now || (await this.ctx.busy(row.name))) continue;
       await this.runs.enqueue(e, head.revision, "retry");
     }
   }

@@ -16,7 +16,7 @@ export interface EnqueueOptions {
 /**
  * Creates runs: records a queued run in the ledger, supersedes previews that
  * still await approval when a newer change arrives, and hands the job to the
- * queue with what it needs to execute.
+ * queue (this process's, or the one replicas share) with what it needs to execute.
  */
 export class RunFactory {
   private readonly ctx: ServiceContext;
@@ -29,7 +29,7 @@ export class RunFactory {
 
   /** Queues a run of one stack at one revision; returns it as the ledger holds it. */
   async enqueue(entry: StackEntry, revision: string, trigger: Trigger, o: EnqueueOptions = {}): Promise<Run> {
-    const { ledger, queue, events, log } = this.ctx;
+    const { ledger, events, log } = this.ctx;
     const s = settingsFor(this.ctx.settings(), entry.project, entry.stack);
     const mode: RunMode = o.mode ?? (s.apply === "manual" ? "preview" : "apply");
     const kind: RunKind = mode === "preview" ? "preview" : mode === "drift" || mode === "adopt" ? "refresh" : "up";
@@ -51,7 +51,7 @@ export class RunFactory {
       trigger,
       run: () => this.execute(job),
     };
-    queue.push(job);
+    await this.ctx.push(job);
     events.emit("queued", run);
     log.info({ run: run.id, stack: name, revision, kind, trigger }, "run queued");
     return run;

@@ -21,8 +21,8 @@ const POOL_SIZE = 5;
  * first query waits for the migrations (run once across replicas under an
  * advisory lock); a migration that fails fails every query with its reason.
  */
-export function openPostgresLedger(url: string): Ledger {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, application_name: "stackd" });
+export function openPostgresLedger(url: string, applicationName = "stackd"): Ledger {
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, application_name: applicationName });
   // An idle connection the server dropped is not a reason to stop the service.
   pool.on("error", () => {});
   let migrated: Promise<number> | undefined;

@@ -97,6 +97,27 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER drift_checks_version AFTER INSERT OR UPDATE OR DELETE ON drift_checks FOR EACH STATEMENT EXECUTE FUNCTION stackd_bump_version();
   CREATE TRIGGER previews_version AFTER INSERT OR UPDATE OR DELETE ON previews FOR EACH STATEMENT EXECUTE FUNCTION stackd_bump_version();
   `,
+  // 2 (SQLite's 5): which replica ran a run; the replicas themselves and the schedule ticks
+  // one of them fired (cluster state, not ledger rows: exports leave them out).
+  `
+  ALTER TABLE runs ADD COLUMN replica TEXT;
+  CREATE TABLE stackd_replicas (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    url TEXT,
+    leader BOOLEAN NOT NULL DEFAULT false,
+    started_at TIMESTAMPTZ NOT NULL,
+    heartbeat_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE stackd_ticks (
+    key TEXT NOT NULL,
+    at TIMESTAMPTZ NOT NULL,
+    replica TEXT NOT NULL,
+    PRIMARY KEY (key, at)
+  );
+  `,
 ];
 
 /** The ledger schema version a PostgreSQL ledger at PG step `step` holds (SQLite's numbering, which exports carry). */

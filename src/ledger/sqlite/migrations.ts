@@ -92,6 +92,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN plan_digest TEXT;
   ALTER TABLE runs ADD COLUMN checkpoint TEXT;
   `,
+  // 5: which replica ran a run (null for a single stackd).
+  `
+  ALTER TABLE runs ADD COLUMN replica TEXT;
+  `,
 ];
 
 /**

@@ -38,6 +38,7 @@ export function toRun(r: Row): Run {
     approvedBy: (r.approved_by as string) ?? null,
     planDigest: (r.plan_digest as string) ?? null,
     checkpoint: (r.checkpoint as string) ?? null,
+    replica: (r.replica as string) ?? null,
   };
 }
 

@@ -25,7 +25,7 @@ export interface ClusterOptions {
 /**
  * One replica's membership of the cluster: its row in the replicas table
  * (heartbeat), its try for the lead, the shared run queue, cluster-wide
- * locks and schedule ticks. Connections: 2 for these, 3 for the queue, 1
+ * locks, schedule ticks and the update plans previews saved. Connections: 2 for these, 3 for the queue, 1
  * for the lead.
  */
 export class Cluster {
@@ -92,6 +92,18 @@ export class Cluster {
     const { rowCount } = await this.pool.query("INSERT INTO stackd_ticks (key, at, replica) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [key, at, this.id]);
     if (rowCount === 1) await this.pool.query("DELETE FROM stackd_ticks WHERE at < now() - interval '7 days'");
     return rowCount === 1;
+  }
+
+  /** Keeps the update plan a preview saved, for whichever replica applies it once approved. */
+  async keepPlan(runId: string, content: string): Promise<void> {
+    await this.pool.query("INSERT INTO stackd_plans (run_id, content) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET content = $2", [runId, content]);
+    await this.pool.query("DELETE FROM stackd_plans WHERE created_at < now() - interval '90 days'");
+  }
+
+  /** The update plan a preview saved; null when none was kept. */
+  async planOf(runId: string): Promise<string | null> {
+    const { rows } = await this.pool.query("SELECT content FROM stackd_plans WHERE run_id = $1", [runId]);
+    return (rows[0]?.content as string | undefined) ?? null;
   }
 
   alive(replica: string): Promise<boolean> {

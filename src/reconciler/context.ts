@@ -72,6 +72,8 @@ export interface ServiceContext {
   push(job: StackJob): Promise<void>;
   /** Whether a stack has a run queued or running (anywhere in the cluster, with replicas). */
   busy(stack: string): Promise<boolean>;
+  /** With replicas: where a preview's update plan is kept so that any replica can apply it. */
+  readonly plans: { keep(runId: string, content: string): Promise<void>; get(runId: string): Promise<string | null> } | null;
   readonly broker: CredentialBroker;
   readonly notifier: Notifier;
   readonly events: EventEmitter;

@@ -103,6 +103,7 @@ export class Controller {
       queue: this.queue,
       push: async (job) => (this.shared ? this.shared.push(job) : this.queue.push(job)),
       busy: async (stack) => (this.shared ? this.shared.busy(stack) : this.queue.isBusy(stack)),
+      plans: this.cluster ? { keep: (id, content) => this.cluster!.keepPlan(id, content), get: (id) => this.cluster!.planOf(id) } : null,
       broker,
       notifier: this.notifier,
       events: this.events,
@@ -248,14 +249,14 @@ export class Controller {
   sync(trigger: Trigger): Promise<{ revision: string; queued: string[] }> {
     const next = this.syncing.then(async () => {
       try {
-        const head = await this.heads.fetch();
+        // Replicas fetch inside the lock: whoever plans after another sees a head at least as new.
         const plan = async () => {
+          const head = await this.heads.fetch();
           const queued = await this.planner.plan(head, trigger);
           await this.retries.retryDue();
-          return queued;
+          return { revision: head.revision, queued };
         };
-        const queued = this.cluster ? await this.cluster.exclusive("plan", plan) : await plan();
-        return { revision: head.revision, queued };
+        return this.cluster ? await this.cluster.exclusive("plan", plan) : await plan();
       } catch (err) {
         this.log.error({ err: this.heads.lastSyncError, trigger }, "sync failed");
         throw err;

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import type { RunCheckout } from "../source/index.ts";
 import { messageOf } from "../support/index.ts";
@@ -43,7 +44,14 @@ export class Executor {
     if (job.mode === "preview") return { savePlan: planFile(opts.dataDir, job.runId) };
     const approved = job.mode === "up" ? await ledger.runs.get((await ledger.runs.get(job.runId))?.approvalOf ?? "") : undefined;
     if (!approved?.planDigest || !approved.checkpoint) return {};
-    return { approvedPlan: { file: planFile(opts.dataDir, approved.id), digest: approved.planDigest, checkpoint: approved.checkpoint } };
+    const file = planFile(opts.dataDir, approved.id);
+    // Another replica may have made the preview: its plan comes from the database (its digest is checked before use).
+    const kept = !fs.existsSync(file) && this.ctx.plans ? await this.ctx.plans.get(approved.id) : null;
+    if (kept !== null) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, kept, { mode: 0o600 });
+    }
+    return { approvedPlan: { file, digest: approved.planDigest, checkpoint: approved.checkpoint } };
   }
 
   /** Executes a job; never throws (a failure is the run's result). */
@@ -96,6 +104,7 @@ export class Executor {
         plugins: out.plugins,
         plan: out.plan,
       });
+      if (out.plan && job.mode === "preview" && this.ctx.plans) await this.ctx.plans.keep(job.runId, fs.readFileSync(planFile(this.ctx.opts.dataDir, job.runId), "utf8"));
       if (out.replan && !reason) await this.previewAgain(job);
       if (job.mode === "drift") {
         // A drift check reads: it changes neither the applied revision nor the failure streak.

@@ -97,8 +97,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER drift_checks_version AFTER INSERT OR UPDATE OR DELETE ON drift_checks FOR EACH STATEMENT EXECUTE FUNCTION stackd_bump_version();
   CREATE TRIGGER previews_version AFTER INSERT OR UPDATE OR DELETE ON previews FOR EACH STATEMENT EXECUTE FUNCTION stackd_bump_version();
   `,
-  // 2 (SQLite's 5): which replica ran a run; the replicas themselves and the schedule ticks
-  // one of them fired (cluster state, not ledger rows: exports leave them out).
+  // 2 (SQLite's 5): which replica ran a run; the replicas themselves, the update plans previews
+  // saved (any replica may apply one) and the schedule ticks one of them fired (cluster state,
+  // not ledger rows: exports leave them out).
   `
   ALTER TABLE runs ADD COLUMN replica TEXT;
   CREATE TABLE stackd_replicas (
@@ -110,6 +111,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     leader BOOLEAN NOT NULL DEFAULT false,
     started_at TIMESTAMPTZ NOT NULL,
     heartbeat_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE stackd_plans (
+    run_id TEXT PRIMARY KEY,
+    content TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
   );
   CREATE TABLE stackd_ticks (
     key TEXT NOT NULL,

@@ -237,7 +237,7 @@ export class Controller {
     if (this.cluster && !this.cluster.isLeader()) return;
     const moved = await this.heads.remoteMoved();
     if (moved === null) return;
-    if (!moved) return this.retries.retryDue();
+    if (!moved) return this.cluster ? this.cluster.exclusive("plan", () => this.retries.retryDue()) : this.retries.retryDue();
     await this.sync("poll");
   }
 

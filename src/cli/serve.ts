@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { TokenRegistry, ensureAdminToken, type Principal } from "../access/index.ts";
@@ -105,6 +106,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   registerSecret(webhookSecret);
   registerSecret(apiToken);
   const database = databaseFlag(flags);
+  // Read once; the programs stackd runs (anyone's commit) inherit its environment, so these leave it.
+  for (const name of ["STACKD_WEBHOOK_SECRET", "STACKD_API_TOKEN", "STACKD_GITHUB_TOKEN", "STACKD_DATABASE_URL"]) delete process.env[name];
   registerSecret(resolveBackend(flags.dataDir, flags.backend).passphrase);
   const { tokens, source: tokenSource } = apiTokens(flags, apiToken);
 
@@ -135,7 +138,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   });
   const url = await server.listen({ port: intFlag(flags.port, "--port") ?? 8080, host: flags.host });
   fs.writeFileSync(path.join(flags.dataDir, "serve.json"), JSON.stringify({ url, pid: process.pid }));
-  void controller.listening(url);
+  // Listening on every address, the replica is reached by its host name.
+  void controller.listening(flags.host === "0.0.0.0" || flags.host === "::" ? url.replace(/\/\/[^/:]+|\/\/\[[^\]]+\]/, `//${os.hostname()}`) : url);
   logger.info({ url, repo: controller.repo, webhooks: !!webhookSecret, tokens: tokenSource, tls: !!tls, metricsPublic: !!flags.metricsPublic }, "stackd listening");
   if (!dashboardBuilt()) logger.warn({ dashboard: url }, "the dashboard's script and stylesheet are not built (run `npm run setup`): its pages are served unstyled and do not update live");
   void controller.start();

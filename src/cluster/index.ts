@@ -20,6 +20,8 @@ export interface ClusterOptions {
   name?: string;
   leaseSeconds?: number;
   onLeadership?: (leading: boolean) => void;
+  /** The database stopped answering this replica's beats for most of a lease: stop the runs in hand. */
+  onLost?: () => void;
 }
 
 /**
@@ -44,7 +46,7 @@ export class Cluster {
     const applicationName = `stackd ${this.name}`;
     this.pool = new pg.Pool({ connectionString: o.url, max: 2, application_name: applicationName });
     this.pool.on("error", () => {});
-    this.registry = new ReplicaRegistry(this.pool, { id: this.id, name: this.name, host: os.hostname(), pid: process.pid, url: null }, this.leaseSeconds);
+    this.registry = new ReplicaRegistry(this.pool, { id: this.id, name: this.name, host: os.hostname(), pid: process.pid, url: null }, this.leaseSeconds, () => o.onLost?.());
     this.queue = new RunQueue({ url: o.url, replica: this.id, applicationName, leaseSeconds: this.leaseSeconds });
     this.leadership = new Leadership({
       url: o.url,
@@ -115,11 +117,13 @@ export class Cluster {
     return this.registry.live();
   }
 
+  nameOf(replica: string): Promise<string> {
+    return this.registry.nameOf(replica);
+  }
+
   /** Replicas silent for a lease leave the table, and their signal queues go. */
-  async reapDead(): Promise<{ id: string; name: string }[]> {
-    const dead = await this.registry.reapDead();
-    for (const r of dead) await this.queue.forget(r.id);
-    return dead;
+  async reapDead(): Promise<void> {
+    for (const id of await this.registry.reapDead()) await this.queue.forget(id);
   }
 
   /** Leaves: no lead, no row, no connections. Call after the runs in hand settled. */

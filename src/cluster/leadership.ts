@@ -38,10 +38,15 @@ export class Leadership {
   }
 
   private async attempt(): Promise<void> {
-    if (this.stopped || this.leading) return;
+    if (this.stopped) return;
     try {
+      // While leading, the connection is checked: a half-open one would keep the lead from the others.
+      if (this.leading) {
+        await this.client?.query("SELECT 1");
+        return;
+      }
       if (!this.client) {
-        const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName });
+        const client = new pg.Client({ connectionString: this.url, application_name: this.applicationName, keepAlive: true, query_timeout: this.retryMs });
         client.on("error", () => this.lost());
         client.on("end", () => this.lost());
         await client.connect();

@@ -32,17 +32,26 @@ export class ReplicaRegistry {
   private readonly self: Omit<ReplicaRow, "startedAt" | "heartbeatAt" | "leader">;
   private readonly leaseSeconds: number;
   private timer: NodeJS.Timeout | undefined;
+  private lastBeat = Date.now();
+  private readonly onLost: () => void;
 
-  constructor(pool: pg.Pool, self: Omit<ReplicaRow, "startedAt" | "heartbeatAt" | "leader">, leaseSeconds: number) {
+  /**
+   * `onLost` is called when no beat got through for three quarters of the
+   * lease: before the others take this replica for dead, it must stop what
+   * it runs, or a stack would be applied twice at once.
+   */
+  constructor(pool: pg.Pool, self: Omit<ReplicaRow, "startedAt" | "heartbeatAt" | "leader">, leaseSeconds: number, onLost: () => void) {
     this.pool = pool;
     this.self = self;
     this.leaseSeconds = leaseSeconds;
+    this.onLost = onLost;
   }
 
   async join(): Promise<void> {
     const s = this.self;
     await this.pool.query("INSERT INTO stackd_replicas (id, name, host, pid, url, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, now(), now())", [s.id, s.name, s.host, s.pid, s.url]);
-    this.timer = setInterval(() => void this.beat().catch(() => {}), (this.leaseSeconds * 1000) / 4);
+    this.lastBeat = Date.now();
+    this.timer = setInterval(() => void this.beat().catch(() => this.missed()), (this.leaseSeconds * 1000) / 4);
     this.timer.unref();
   }
 
@@ -50,6 +59,10 @@ export class ReplicaRegistry {
   async setUrl(url: string): Promise<void> {
     this.self.url = url;
     await this.pool.query("UPDATE stackd_replicas SET url = $1 WHERE id = $2", [url, this.self.id]);
+  }
+
+  private missed(): void {
+    if (Date.now() - this.lastBeat >= (this.leaseSeconds * 1000 * 3) / 4) this.onLost();
   }
 
   private async beat(): Promise<void> {
@@ -60,6 +73,7 @@ export class ReplicaRegistry {
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`,
       [s.id, s.name, s.host, s.pid, s.url],
     );
+    this.lastBeat = Date.now();
   }
 
   /** Live replicas, oldest first, with the runs each is running. */
@@ -91,10 +105,16 @@ export class ReplicaRegistry {
     return rows.length > 0;
   }
 
-  /** Replicas silent for a whole lease: their rows go, their names are returned. */
-  async reapDead(): Promise<{ id: string; name: string }[]> {
-    const { rows } = await this.pool.query("DELETE FROM stackd_replicas WHERE heartbeat_at < now() - make_interval(secs => $1) RETURNING id, name", [this.leaseSeconds]);
-    return rows as { id: string; name: string }[];
+  /** How people named a replica (its id when its row is gone). */
+  async nameOf(id: string): Promise<string> {
+    const { rows } = await this.pool.query("SELECT name FROM stackd_replicas WHERE id = $1", [id]);
+    return (rows[0]?.name as string | undefined) ?? id;
+  }
+
+  /** Replicas silent for a whole lease: their rows go, their ids are returned. */
+  async reapDead(): Promise<string[]> {
+    const { rows } = await this.pool.query("DELETE FROM stackd_replicas WHERE heartbeat_at < now() - make_interval(secs => $1) RETURNING id", [this.leaseSeconds]);
+    return rows.map((r) => r.id as string);
   }
 
   /** Records whether this replica leads, for the list of replicas. */

@@ -118,12 +118,6 @@ export class RunQueue {
     await this.boss.send(signalsQueue(replica), s);
   }
 
-  /** Runs queued but not started, across the cluster. */
-  async depth(): Promise<number> {
-    await this.start();
-    return (await this.boss.getQueue(RUNS))?.queuedCount ?? 0;
-  }
-
   /** Takes no more runs; the ones in hand go on. */
   async stopTaking(): Promise<void> {
     if (!this.started) return;

@@ -51,7 +51,7 @@ export interface StackJob extends Job {
 }
 
 /** Why a running run was aborted: a person cancelled it, or the service is stopping. */
-export type AbortReason = { kind: "cancel"; by: string } | { kind: "stop" };
+export type AbortReason = { kind: "cancel"; by: string } | { kind: "stop" } | { kind: "fenced"; why: string };
 
 /** The branch head the service follows, as checked out and read. */
 export interface Head {

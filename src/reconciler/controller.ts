@@ -79,9 +79,14 @@ export class Controller {
   constructor(opts: ServiceOptions) {
     this.opts = opts;
     this.log = opts.logger;
-    this.cluster = opts.database
-      ? new Cluster({ url: opts.database, ...opts.replica, onLeadership: (leading) => this.log.info({ replica: this.cluster?.name, leading }, leading ? "leading: this replica polls" : "no longer leading") })
-      : null;
+    const cluster = (this.cluster = opts.database
+      ? new Cluster({
+          url: opts.database,
+          ...opts.replica,
+          onLeadership: (leading) => this.log.info({ replica: this.cluster?.name, leading }, leading ? "leading: this replica polls" : "no longer leading"),
+          onLost: () => this.fence(),
+        })
+      : null);
     this.ledger = openLedger(opts.dataDir, opts.database, this.cluster ? `stackd ${this.cluster.name}` : undefined);
     this.source = new GitSource(opts.repo, opts.dataDir, opts.gitCredentials);
     this.backend = resolveBackend(opts.dataDir, opts.backend, { ...process.env, ...opts.env });
@@ -103,7 +108,7 @@ export class Controller {
       queue: this.queue,
       push: async (job) => (this.shared ? this.shared.push(job) : this.queue.push(job)),
       busy: async (stack) => (this.shared ? this.shared.busy(stack) : this.queue.isBusy(stack)),
-      plans: this.cluster ? { keep: (id, content) => this.cluster!.keepPlan(id, content), get: (id) => this.cluster!.planOf(id) } : null,
+      plans: cluster ? { keep: (id, content) => cluster.keepPlan(id, content), get: (id) => cluster.planOf(id) } : null,
       broker,
       notifier: this.notifier,
       events: this.events,
@@ -232,11 +237,18 @@ export class Controller {
     this.pollTimer.unref();
   }
 
-  /** The cheap check: one ls-remote; a fetch only when the branch moved. Also starts due retries. Of replicas, the leader polls. */
+  /**
+   * The cheap check: one ls-remote; a fetch only when the branch moved.
+   * Also starts due retries. Of replicas, the leader plans; the others only
+   * follow the head (for their status, probes and drift schedules).
+   */
   async poll(): Promise<void> {
-    if (this.cluster && !this.cluster.isLeader()) return;
     const moved = await this.heads.remoteMoved();
     if (moved === null) return;
+    if (this.cluster && !this.cluster.isLeader()) {
+      if (moved) await this.heads.fetch();
+      return;
+    }
     if (!moved) return this.cluster ? this.cluster.exclusive("plan", () => this.retries.retryDue()) : this.retries.retryDue();
     await this.sync("poll");
   }
@@ -335,6 +347,16 @@ export class Controller {
     return entry ? settingsFor(this.heads.settings, entry.project, entry.stack) : null;
   }
 
+  /**
+   * The database stopped taking this replica's beats: the others will soon
+   * take it for dead and run its stacks again, so what it runs stops now.
+   */
+  private fence(): void {
+    if (this.aborts.size === 0) return;
+    this.log.error({ replica: this.cluster?.name, runs: [...this.aborts.keys()] }, "lost the database: stopping the runs in hand before another replica takes them over");
+    for (const a of this.aborts.values()) a.abort({ kind: "fenced", why: "this replica lost its database" } satisfies AbortReason);
+  }
+
   /** Tells the cluster where this replica serves. */
   async listening(url: string): Promise<void> {
     await this.cluster?.setUrl(url).catch(() => {});
@@ -344,7 +366,7 @@ export class Controller {
    * The replicas serving this ledger and what each runs, for GET
    * /api/replicas; a single stackd lists itself.
    */
-  async replicas(): Promise<{ leaseSeconds: number | null; replicas: (Omit<ReplicaRow, "id"> & { id: string; running: RunningRun[] })[] }> {
+  async replicas(): Promise<{ leaseSeconds: number | null; replicas: (ReplicaRow & { running: RunningRun[] })[] }> {
     if (this.cluster) return { leaseSeconds: this.cluster.leaseSeconds, replicas: await this.cluster.replicas() };
     const running = (await this.ledger.runs.list({ status: "running", limit: 1000 })).map((r) => ({ run: r.id, stack: r.stack, kind: r.kind, startedAt: r.startedAt }));
     const self = { id: "local", name: hostname(), host: hostname(), pid: process.pid, url: null, leader: true, startedAt: this.startedAt, heartbeatAt: new Date().toISOString() };

@@ -83,7 +83,7 @@ export class Executor {
         output: (chunk: string) => events.emit("output", job.runId, chunk),
       }, job.mode, { refresh: job.refresh, ...(await this.planOptions(job)) });
       const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
-      if (reason) out.error = reason.kind === "cancel" ? `cancelled by ${reason.by} (${out.error})` : `interrupted: the service stopped (${out.error})`;
+      if (reason) out.error = reason.kind === "cancel" ? `cancelled by ${reason.by} (${out.error})` : `interrupted: ${reason.kind === "fenced" ? reason.why : "the service stopped"} (${out.error})`;
       const status = reason
         ? reason.kind === "cancel"
           ? "cancelled"

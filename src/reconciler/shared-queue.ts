@@ -56,6 +56,11 @@ export class SharedQueue {
     });
   }
 
+  /** How soon a run held back by a busy or silent replica is looked at again. */
+  private get recheckSeconds(): number {
+    return Math.max(2, Math.floor(this.cluster.leaseSeconds / 4));
+  }
+
   /** Takes no more runs. */
   async stopTaking(): Promise<void> {
     this.stopping = true;
@@ -77,20 +82,26 @@ export class SharedQueue {
     const { ledger, log } = this.ctx;
     const run = await ledger.runs.get(d.runId);
     if (!run) return;
-    if (run.status === "running" && retried) return this.takeOver(run, d);
+    // A job comes back for a running run only when the replica running it stopped beating (or seemed to).
+    if (run.status === "running") return run.replica === this.cluster.id ? undefined : this.takeOver(run, d);
+    // Interrupted, but its replica could not queue it again before the job came back.
+    if (run.status === "interrupted" && retried && !(await this.newerRun(run))) return this.requeue(run, d, "its replica was interrupted", true);
     if (run.status !== "queued") return;
     if (this.stopping) {
       // Taken just as this replica stops: back on the queue for another.
       await this.cluster.queue.send(d);
       return;
     }
-    // Newest first: the runs before this one in the list were queued after it.
-    const queued = await ledger.runs.list({ stack: run.stack, status: "queued", limit: 50 });
-    const at = queued.findIndex((r) => r.id === run.id);
-    const newer = queued.slice(0, at < 0 ? queued.length : at).find((r) => sameLane(r, run));
+    const newer = await this.newerRun(run);
     if (newer) {
       await ledger.runs.setStatus(run.id, "skipped", `coalesced: superseded by ${newer.id} at ${newer.revision.slice(0, 12)}`);
       log.info({ run: run.id, stack: run.stack, by: newer.id }, "run coalesced");
+      return;
+    }
+    // The queue starts one run of a stack at a time; the ledger makes sure of it, should a heartbeat
+    // have been lost (a dead replica's run comes back on its own job, which is taken over).
+    if ((await ledger.runs.list({ stack: run.stack, status: "running", limit: 1 })).length > 0) {
+      await this.cluster.queue.send(d, this.recheckSeconds);
       return;
     }
     for (const dep of d.dependsOn) {
@@ -102,7 +113,15 @@ export class SharedQueue {
     await this.execute(run, d);
   }
 
-  /** Runs a claimed run here; one the stop interrupted goes back on the queue as a new run. */
+  /** A run of the same stack and lane queued after this one, if any. */
+  private async newerRun(run: Run): Promise<Run | undefined> {
+    // Newest first: the runs before this one in the list were queued after it.
+    const queued = await this.ctx.ledger.runs.list({ stack: run.stack, status: "queued", limit: 50 });
+    const at = queued.findIndex((r) => r.id === run.id);
+    return queued.slice(0, at < 0 ? queued.length : at).find((r) => sameLane(r, run));
+  }
+
+  /** Runs a claimed run here; one this replica had to interrupt (it stops, or lost the database) goes back on the queue as a new run. */
   private async execute(run: Run, d: Dispatch): Promise<void> {
     const entry = await this.entryAt(run);
     if (!entry) {
@@ -111,7 +130,7 @@ export class SharedQueue {
     }
     await this.deps.executor.execute({ ...fromDispatch(d, entry, run), run: async () => {} });
     const after = await this.ctx.ledger.runs.get(run.id);
-    if (after?.status === "interrupted" && this.stopping) await this.requeue(after, d, "the replica that ran it stopped");
+    if (after?.status === "interrupted") await this.requeue(after, d, after.error ?? "interrupted");
   }
 
   /**
@@ -121,12 +140,12 @@ export class SharedQueue {
   private async takeOver(run: Run, d: Dispatch): Promise<void> {
     const { ledger, log } = this.ctx;
     if (run.replica && (await this.cluster.alive(run.replica))) {
-      // Its replica still beats (the job's own heartbeat was lost): look again after a lease.
-      await this.cluster.queue.send(d, this.cluster.leaseSeconds);
+      // Its replica still beats (its beat and the job's are apart): look again shortly.
+      await this.cluster.queue.send(d, this.recheckSeconds);
       return;
     }
-    const dead = await this.cluster.reapDead();
-    const who = dead.find((r) => r.id === run.replica)?.name ?? run.replica ?? "unknown";
+    const who = run.replica ? await this.cluster.nameOf(run.replica) : "unknown";
+    await this.cluster.reapDead();
     await ledger.runs.setStatus(run.id, "interrupted", `interrupted: replica ${who} stopped answering during the run (lease ${this.cluster.leaseSeconds}s)`);
     log.warn({ run: run.id, stack: run.stack, replica: who }, "taking over a run whose replica stopped answering");
     await this.deps.recovery.cleanStack(run.stack);

@@ -89,6 +89,21 @@ export class RunQueue {
     await this.boss.send(RUNS, d, { singletonKey: d.stack, ...(delaySeconds > 0 ? { startAfter: delaySeconds } : {}) });
   }
 
+  /** Runs of a stack waiting on the queue, not yet taken. */
+  async waiting(stack: string): Promise<{ job: string; dispatch: Dispatch }[]> {
+    await this.start();
+    const jobs = await this.boss.findJobs<Dispatch>(RUNS, { key: stack, queued: true });
+    return jobs.flatMap((j) => {
+      const parsed = Dispatch.safeParse(j.data);
+      return parsed.success ? [{ job: j.id, dispatch: parsed.data }] : [];
+    });
+  }
+
+  /** Takes waiting runs off the queue. */
+  async withdraw(jobs: string[]): Promise<void> {
+    if (jobs.length > 0) await this.boss.cancel(RUNS, jobs);
+  }
+
   /**
    * Takes runs with at most `concurrency` at once; `handle` gets each one and
    * whether an earlier attempt at it was cut off (its replica died). The

@@ -21,6 +21,8 @@ export interface RunsRepository {
   start(id: string, stateVersion: number): void;
   /** Takes a queued run for a replica (marks it running); false when it is no longer queued or another took it. */
   claim(id: string, replica: string): boolean;
+  /** Marks a run skipped (with why) if it is still queued; false when it was taken or settled meanwhile. */
+  skipQueued(id: string, reason: string): boolean;
   finish(id: string, result: RunResult): void;
   /** Sets a status (and, when given, the reason) without touching the plan. */
   setStatus(id: string, status: RunStatus, error?: string): void;

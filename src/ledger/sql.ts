@@ -13,6 +13,9 @@ export const RUN_COLUMNS = `id, seq, stack, revision, kind, trigger, status, cre
  */
 export const CLAIM_RUN = "UPDATE runs SET status = 'running', started_at = ?, replica = ? WHERE id = ? AND status = 'queued'";
 
+/** A queued run superseded before anyone took it (conditional, like CLAIM_RUN). */
+export const SKIP_QUEUED_RUN = "UPDATE runs SET status = 'skipped', error = ?, finished_at = ? WHERE id = ? AND status = 'queued'";
+
 /** A run's end: its status, plan, policy results and log (masked). */
 export const FINISH_RUN =
   "UPDATE runs SET status = ?, finished_at = ?, changes = ?, resources = ?, policy = ?, error = ?, log = ?, runtime = ?, plugins = ?, plan_digest = ?, checkpoint = ? WHERE id = ?";

@@ -12,6 +12,7 @@ const DEPENDENCY_WAIT_SECONDS = 2;
 
 /** Whether two runs of a stack coalesce: drift checks among themselves, changes among themselves. */
 const sameLane = (a: Run, b: Run): boolean => (a.kind === "refresh") === (b.kind === "refresh");
+const isCheck = (mode: Dispatch["mode"]): boolean => mode === "drift" || mode === "adopt";
 
 /**
  * The runs of a replica that shares its queue with others (PostgreSQL and
@@ -36,9 +37,24 @@ export class SharedQueue {
     this.deps = deps;
   }
 
-  /** Puts a queued run on the shared queue. */
-  push(job: StackJob): Promise<void> {
-    return this.cluster.queue.send(toDispatch(job));
+  /**
+   * Puts a queued run on the shared queue. Runs of the stack still waiting
+   * in the same lane collapse to this newest one (as in one process), and
+   * leave the queue, so the newest does not wait behind them.
+   */
+  async push(job: StackJob): Promise<void> {
+    const { ledger, log } = this.ctx;
+    const lane = isCheck(job.mode);
+    const stale: string[] = [];
+    for (const w of await this.cluster.queue.waiting(job.stack)) {
+      if (isCheck(w.dispatch.mode) !== lane) continue;
+      if (await ledger.runs.skipQueued(w.dispatch.runId, `coalesced: superseded by ${job.runId} at ${job.revision.slice(0, 12)}`)) {
+        stale.push(w.job);
+        log.info({ run: w.dispatch.runId, stack: job.stack, by: job.runId }, "run coalesced");
+      }
+    }
+    await this.cluster.queue.withdraw(stale);
+    await this.cluster.queue.send(toDispatch(job));
   }
 
   /** Takes runs, at most `parallelism` at once on this replica; listens for cancels of runs it holds. */

@@ -1,6 +1,6 @@
 import { mask, newId } from "../../support/index.ts";
 import type { Async, RunsRepository } from "../repositories.ts";
-import { CLAIM_RUN, FINISH_RUN, RUN_COLUMNS, finishArgs } from "../sql.ts";
+import { CLAIM_RUN, FINISH_RUN, RUN_COLUMNS, SKIP_QUEUED_RUN, finishArgs } from "../sql.ts";
 import { now, toRun, where } from "../sqlite/rows.ts";
 import type { Run, RunWithLog } from "../types.ts";
 import type { Queries } from "./client.ts";
@@ -30,6 +30,10 @@ export class PgRuns implements Runs {
 
   async claim(id: string, replica: string): Promise<boolean> {
     return (await this.q.run(CLAIM_RUN, [now(), replica, id])) === 1;
+  }
+
+  async skipQueued(id: string, reason: string): Promise<boolean> {
+    return (await this.q.run(SKIP_QUEUED_RUN, [mask(reason), now(), id])) === 1;
   }
 
   async finish(id: string, result: Parameters<Runs["finish"]>[1]): Promise<void> {

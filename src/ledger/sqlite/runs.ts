@@ -2,7 +2,7 @@ import type { Statements } from "./statements.ts";
 import { mask, newId } from "../../support/index.ts";
 import type { RunsRepository } from "../repositories.ts";
 import type { Run, RunWithLog } from "../types.ts";
-import { CLAIM_RUN, FINISH_RUN, RUN_COLUMNS, finishArgs } from "../sql.ts";
+import { CLAIM_RUN, FINISH_RUN, RUN_COLUMNS, SKIP_QUEUED_RUN, finishArgs } from "../sql.ts";
 import { nextSeq, now, toRun, where, type Row } from "./rows.ts";
 
 /** Runs in SQLite, in creation order (seq). */
@@ -28,6 +28,10 @@ export class SqliteRuns implements RunsRepository {
 
   claim(id: string, replica: string): boolean {
     return Number(this.db.prepare(CLAIM_RUN).run(now(), replica, id).changes) === 1;
+  }
+
+  skipQueued(id: string, reason: string): boolean {
+    return Number(this.db.prepare(SKIP_QUEUED_RUN).run(mask(reason), now(), id).changes) === 1;
   }
 
   finish(id: string, result: Parameters<RunsRepository["finish"]>[1]): void {

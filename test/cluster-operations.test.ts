@@ -1,0 +1,151 @@
+// Replicas, what people do through them: cancel a run another replica runs,
+// approve a preview another replica made (its plan comes from the database),
+// stop a replica mid-run (its run goes to the other), redeliver a webhook
+// to another replica. Real engine, emulator, git and PostgreSQL.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cloud } from "./testkit/aws.ts";
+import {
+  bucketOf,
+  clusterRepo,
+  describeRun,
+  settledRuns,
+  sharedBackend,
+  stackConfig,
+  stackFile,
+  startClusterKit,
+  startReplica,
+  startReplicas,
+  stopAllReplicas,
+  type ClusterKit,
+  type ClusterRepo,
+  type ClusterRun,
+  type Replica,
+  type ReplicaOptions,
+} from "./testkit/cluster.ts";
+import { githubSignature } from "../src/server/index.ts";
+import { waitFor, WEBHOOK_SECRET } from "./testkit/service.ts";
+
+let kit: ClusterKit;
+const repos: ClusterRepo[] = [];
+let replicas: Replica[] = [];
+
+beforeAll(async () => {
+  kit = await startClusterKit();
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail") {
+    for (const r of replicas) console.log(`--- ${r.name} (${r.id}) ---\n${r.output().split("\n").slice(-40).join("\n")}`);
+  }
+  replicas = [];
+  await stopAllReplicas();
+  for (const r of repos.splice(0)) await r.stop();
+});
+
+afterAll(async () => {
+  await kit?.stop();
+});
+
+let databases = 0;
+const full = (stack: string) => `sample-infra/${stack}`;
+const NO_DRIFT = 'stacks:\n  "*":\n    drift: "off"\n';
+
+async function cluster(stacks: string[], settings = NO_DRIFT, o: Partial<ReplicaOptions> = {}): Promise<{ repo: ClusterRepo; options: ReplicaOptions }> {
+  const repo = await clusterRepo({ stacks, settings });
+  repos.push(repo);
+  const options: ReplicaOptions = { repo: repo.url, database: kit.postgres.createDatabase(`ops_${++databases}`), backend: sharedBackend(), env: kit.emu.env, parallelism: 1, pollInterval: 2, ...o };
+  return { repo, options };
+}
+
+/** The run of `stack` at `revision` once `match` holds for it. */
+const runOf = (via: Replica, stack: string, revision: string, match: (r: ClusterRun) => boolean, what: string, timeoutMs = 240_000) =>
+  waitFor(what, async () => (await via.runs()).find((r) => r.stack === full(stack) && r.revision === revision && match(r)), timeoutMs);
+
+const other = (of: Replica) => replicas.find((r) => r.id !== of.id)!;
+const holder = (run: ClusterRun) => replicas.find((r) => r.id === run.replica)!;
+
+describe("working through any replica", () => {
+  it("a cancel sent to one replica stops the run the other one runs", { timeout: 420_000 }, async () => {
+    const { repo, options } = await cluster(["c01"]);
+    replicas = await startReplicas(2, options);
+    await runOf(replicas[0]!, "c01", repo.head(), (r) => r.status === "succeeded", "the first apply");
+    const slow = repo.commitAndPush({ [stackFile("c01")]: stackConfig({ pauseSeconds: "120", dataClass: "slow" }) }, "a slow change");
+    const running = await runOf(replicas[0]!, "c01", slow, (r) => r.status === "running" && r.startedAt !== null, "the slow up to start");
+    const asked = other(holder(running));
+    const t0 = Date.now();
+    const res = await asked.api(`/api/runs/${running.id}/cancel`, { method: "POST" });
+    expect(res.status, await res.clone().text()).toBeLessThan(300);
+    const cancelled = await runOf(asked, "c01", slow, (r) => r.id === running.id && r.status !== "running", "the run to stop", 60_000);
+    const seconds = (Date.now() - t0) / 1000;
+    expect(cancelled.status, describeRun(cancelled)).toBe("cancelled");
+    expect(cancelled.error).toMatch(/^cancelled by STACKD_API_TOKEN/);
+    expect(cancelled.replica).toBe(holder(running).id);
+    // A cancel is the last word: nothing runs the change again behind the person's back.
+    await new Promise((r) => setTimeout(r, 8_000));
+    const after = (await asked.runs()).filter((r) => r.revision === slow);
+    expect(after.map((r) => r.status)).toEqual(["cancelled"]);
+    console.log(`cancel through the other replica: the run stopped ${seconds.toFixed(1)} s after the request`);
+  });
+
+  it("a preview made by one replica is approved and applied by the other, from the plan kept in the database", { timeout: 420_000 }, async () => {
+    const { repo, options } = await cluster(["m01"], 'stacks:\n  "*":\n    drift: "off"\n    apply: manual\n');
+    replicas = await startReplicas(2, options);
+    const preview = await runOf(replicas[0]!, "m01", repo.head(), (r) => r.status === "awaiting_approval", "the preview to await approval");
+    expect(preview.kind).toBe("preview");
+    const previewer = holder(preview);
+    const applier = other(previewer);
+    // Only the other replica is left to take the up: the plan must come from the database.
+    await previewer.kill();
+    const res = await applier.api(`/api/approvals/${preview.id}`, { method: "POST" });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const approved = (await res.json()) as { id: string; approvedPlan: string | null };
+    expect(approved.approvedPlan).toMatch(/^[0-9a-f]{64}$/);
+    const up = await runOf(applier, "m01", repo.head(), (r) => r.id === approved.id && r.status !== "queued" && r.status !== "running", "the approved up to finish");
+    expect([up.kind, up.status, up.replica], describeRun(up)).toEqual(["up", "succeeded", applier.id]);
+    expect((await applier.json<ClusterRun & { planDigest: string | null }>(`/api/runs/${up.id}`)).planDigest).toBe(approved.approvedPlan);
+    expect(await cloud(kit.emu).bucketTags(bucketOf("m01"))).toMatchObject({ stack: "m01" });
+  });
+
+  it("SIGTERM to the replica running a stack: it interrupts the run after its grace, and the other replica runs the stack", { timeout: 420_000 }, async () => {
+    const { repo, options } = await cluster(["s01"]);
+    const stopping = await startReplica("r1", { ...options, extraArgs: ["--grace", "2"] });
+    replicas = [stopping];
+    await runOf(stopping, "s01", repo.head(), (r) => r.status === "succeeded", "the first apply");
+    replicas.push(await startReplica("r2", options));
+    const [, staying] = replicas as [Replica, Replica];
+    const slow = repo.commitAndPush({ [stackFile("s01")]: stackConfig({ pauseSeconds: "25", dataClass: "handed-over" }) }, "a slow change");
+    await stopping.pushWebhook(slow);
+    const running = await runOf(stopping, "s01", slow, (r) => r.status === "running", "the slow up to start");
+    expect(running.replica).toBe(stopping.id);
+    stopping.proc.kill("SIGTERM");
+    await waitFor("r1 to exit", () => !stopping.alive(), 60_000);
+    expect(stopping.proc.exitCode).toBe(0);
+    const runs = await settledRuns(() => staying, 240_000, (rs) => rs.some((r) => r.revision === slow && r.status === "succeeded"));
+    const atSlow = runs.filter((r) => r.revision === slow);
+    expect(atSlow.find((r) => r.id === running.id)?.error ?? "").toMatch(/^interrupted: the service stopped/);
+    const finished = atSlow.find((r) => r.status === "succeeded")!;
+    expect([finished.trigger, finished.replica], atSlow.map(describeRun).join("; ")).toEqual(["retry", staying.id]);
+    expect(await cloud(kit.emu).bucketTags(bucketOf("s01"))).toMatchObject({ dataClass: "handed-over" });
+    // It left the list of replicas as it stopped, not a lease later.
+    expect((await staying.replicas()).replicas.map((r) => r.name)).toEqual(["r2"]);
+  });
+
+  it("a webhook redelivered to the other replica is answered as a duplicate and queues nothing", { timeout: 300_000 }, async () => {
+    const { repo, options } = await cluster(["w01"], NO_DRIFT, { pollInterval: 3600 });
+    replicas = await startReplicas(2, options);
+    await runOf(replicas[0]!, "w01", repo.head(), (r) => r.status === "succeeded", "the first apply");
+    const revision = repo.commitAndPush({ [stackFile("w01")]: stackConfig({ dataClass: "once" }) }, "a change");
+    const body = JSON.stringify({ ref: "refs/heads/main", after: revision, repository: { full_name: "team/infra" } });
+    const deliver = (r: Replica) =>
+      fetch(`${r.url}/webhooks/github`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": "delivery-7e2f", "x-hub-signature-256": githubSignature(WEBHOOK_SECRET, body) },
+        body,
+      });
+    expect((await deliver(replicas[0]!)).status).toBe(202);
+    const again = await deliver(replicas[1]!);
+    expect([again.status, await again.json()]).toEqual([200, { duplicate: true, delivery: "delivery-7e2f" }]);
+    const runs = await settledRuns(() => replicas[1]!, 240_000, (rs) => rs.some((r) => r.revision === revision));
+    expect(runs.filter((r) => r.revision === revision).map((r) => [r.kind, r.trigger, r.status])).toEqual([["up", "webhook", "succeeded"]]);
+  });
+});

@@ -1,12 +1,15 @@
 // Replicas, what people do through them: cancel a run another replica runs,
 // approve a preview another replica made (its plan comes from the database),
 // stop a replica mid-run (its run goes to the other), redeliver a webhook
-// to another replica. Real engine, emulator, git and PostgreSQL.
+// to another replica; cut a replica off from the database mid-run (it stops
+// its run before the other takes the stack over). Real engine, emulator, git
+// and PostgreSQL.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cloud } from "./testkit/aws.ts";
 import {
   bucketOf,
   clusterRepo,
+  databaseLink,
   describeRun,
   settledRuns,
   sharedBackend,
@@ -19,15 +22,18 @@ import {
   type ClusterKit,
   type ClusterRepo,
   type ClusterRun,
+  type DatabaseLink,
   type Replica,
   type ReplicaOptions,
 } from "./testkit/cluster.ts";
 import { githubSignature } from "../src/server/index.ts";
+import { processesUnder } from "./testkit/processes.ts";
 import { waitFor, WEBHOOK_SECRET } from "./testkit/service.ts";
 
 let kit: ClusterKit;
 const repos: ClusterRepo[] = [];
 let replicas: Replica[] = [];
+const links: DatabaseLink[] = [];
 
 beforeAll(async () => {
   kit = await startClusterKit();
@@ -40,6 +46,7 @@ afterEach(async (ctx) => {
   replicas = [];
   await stopAllReplicas();
   for (const r of repos.splice(0)) await r.stop();
+  for (const l of links.splice(0)) await l.stop();
 });
 
 afterAll(async () => {
@@ -111,12 +118,13 @@ describe("working through any replica", () => {
     const stopping = await startReplica("r1", { ...options, extraArgs: ["--grace", "2"] });
     replicas = [stopping];
     await runOf(stopping, "s01", repo.head(), (r) => r.status === "succeeded", "the first apply");
-    replicas.push(await startReplica("r2", options));
-    const [, staying] = replicas as [Replica, Replica];
     const slow = repo.commitAndPush({ [stackFile("s01")]: stackConfig({ pauseSeconds: "25", dataClass: "handed-over" }) }, "a slow change");
     await stopping.pushWebhook(slow);
     const running = await runOf(stopping, "s01", slow, (r) => r.status === "running", "the slow up to start");
     expect(running.replica).toBe(stopping.id);
+    // The other replica joins while r1 runs the stack.
+    replicas.push(await startReplica("r2", options));
+    const [, staying] = replicas as [Replica, Replica];
     stopping.proc.kill("SIGTERM");
     await waitFor("r1 to exit", () => !stopping.alive(), 60_000);
     expect(stopping.proc.exitCode).toBe(0);
@@ -147,5 +155,37 @@ describe("working through any replica", () => {
     expect([again.status, await again.json()]).toEqual([200, { duplicate: true, delivery: "delivery-7e2f" }]);
     const runs = await settledRuns(() => replicas[1]!, 240_000, (rs) => rs.some((r) => r.revision === revision));
     expect(runs.filter((r) => r.revision === revision).map((r) => [r.kind, r.trigger, r.status])).toEqual([["up", "webhook", "succeeded"]]);
+  });
+
+  it("a replica cut off from the database mid-run stops its engine before the other replica takes the stack over", { timeout: 420_000 }, async () => {
+    const { repo, options } = await cluster(["f01"], NO_DRIFT, { lease: 30 });
+    const link = await databaseLink(options.database);
+    links.push(link);
+    const cutOff = await startReplica("r1", { ...options, database: link.url });
+    replicas = [cutOff];
+    await runOf(cutOff, "f01", repo.head(), (r) => r.status === "succeeded", "the first apply");
+    const slow = repo.commitAndPush({ [stackFile("f01")]: stackConfig({ pauseSeconds: "45", dataClass: "fenced" }) }, "a slow change");
+    await cutOff.pushWebhook(slow);
+    const running = await runOf(cutOff, "f01", slow, (r) => r.status === "running", "the slow up to start");
+    expect(running.replica).toBe(cutOff.id);
+    replicas.push(await startReplica("r2", options));
+    const staying = replicas[1]!;
+    const engine = () => processesUnder(cutOff.dataDir).some((p) => /pulumi/.test(p.cmd));
+    await waitFor("r1's engine to work", engine, 60_000);
+    const cutAt = Date.now();
+    link.cut();
+    let engineSeen = Date.now();
+    const watch = setInterval(() => engine() && (engineSeen = Date.now()), 100);
+    try {
+      const replacement = await waitFor("r2 to run the stack again", async () => (await staying.runs()).find((r) => r.revision === slow && r.trigger === "retry" && r.startedAt !== null), 180_000);
+      // No moment with both replicas' engines on the stack.
+      expect(engineSeen, `r1's engine last seen ${engineSeen - cutAt} ms after the cut; r2 started ${Date.parse(replacement.startedAt!) - cutAt} ms after`).toBeLessThan(Date.parse(replacement.startedAt!));
+      expect(cutOff.output()).toContain("lost the database: stopping the runs in hand");
+      const interrupted = (await staying.runs()).find((r) => r.id === running.id)!;
+      expect([interrupted.status, interrupted.error?.replace(/\(lease.*$/, "")]).toEqual(["interrupted", "interrupted: replica r1 stopped answering during the run "]);
+      console.log(`cut off from the database (lease 30 s): r1's engine ended ${((engineSeen - cutAt) / 1000).toFixed(1)} s after the cut, r2 took the stack over ${((Date.parse(replacement.startedAt!) - cutAt) / 1000).toFixed(1)} s after it`);
+    } finally {
+      clearInterval(watch);
+    }
   });
 });

@@ -44,7 +44,9 @@ export class Cluster {
     this.id = newId("replica");
     this.leaseSeconds = Math.max(MIN_LEASE_SECONDS, o.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
     const applicationName = `stackd ${this.name}`;
-    this.pool = new pg.Pool({ connectionString: o.url, max: 2, application_name: applicationName });
+    // Bounded waits: on a dead network a query must fail, not hang past the lease.
+    const waitMs = (this.leaseSeconds * 1000) / 4;
+    this.pool = new pg.Pool({ connectionString: o.url, max: 2, application_name: applicationName, query_timeout: waitMs, connectionTimeoutMillis: waitMs, keepAlive: true });
     this.pool.on("error", () => {});
     this.registry = new ReplicaRegistry(this.pool, { id: this.id, name: this.name, host: os.hostname(), pid: process.pid, url: null }, this.leaseSeconds, () => o.onLost?.());
     this.queue = new RunQueue({ url: o.url, replica: this.id, applicationName, leaseSeconds: this.leaseSeconds });
@@ -78,7 +80,8 @@ export class Cluster {
   async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query("SELECT pg_advisory_lock(hashtext($1))", [name]);
+      // Waiting for the lock may take as long as another replica plans: no query timeout for it.
+      await client.query({ text: "SELECT pg_advisory_lock(hashtext($1))", values: [name], query_timeout: 86_400_000 } as pg.QueryConfig);
       try {
         return await fn();
       } finally {

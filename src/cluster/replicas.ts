@@ -32,13 +32,17 @@ export class ReplicaRegistry {
   private readonly self: Omit<ReplicaRow, "startedAt" | "heartbeatAt" | "leader">;
   private readonly leaseSeconds: number;
   private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
   private lastBeat = Date.now();
+  private lost = false;
   private readonly onLost: () => void;
 
   /**
-   * `onLost` is called when no beat got through for three quarters of the
-   * lease: before the others take this replica for dead, it must stop what
-   * it runs, or a stack would be applied twice at once.
+   * `onLost` is called once no beat got through for half the lease: the
+   * others take this replica for dead a lease after its last beat, and by
+   * then what it ran must have stopped (an engine gets 10 s to stop
+   * cleanly), or a stack would be applied twice at once. A beat that gets
+   * through again ends the loss.
    */
   constructor(pool: pg.Pool, self: Omit<ReplicaRow, "startedAt" | "heartbeatAt" | "leader">, leaseSeconds: number, onLost: () => void) {
     this.pool = pool;
@@ -51,8 +55,11 @@ export class ReplicaRegistry {
     const s = this.self;
     await this.pool.query("INSERT INTO stackd_replicas (id, name, host, pid, url, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, now(), now())", [s.id, s.name, s.host, s.pid, s.url]);
     this.lastBeat = Date.now();
-    this.timer = setInterval(() => void this.beat().catch(() => this.missed()), (this.leaseSeconds * 1000) / 4);
+    this.timer = setInterval(() => void this.beat().catch(() => {}), (this.leaseSeconds * 1000) / 4);
     this.timer.unref();
+    // Apart from the beats: a beat that hangs on a dead network must not hide the loss.
+    this.watchdog = setInterval(() => this.check(), 1000);
+    this.watchdog.unref();
   }
 
   /** The URL this replica serves on, once it listens. */
@@ -61,8 +68,10 @@ export class ReplicaRegistry {
     await this.pool.query("UPDATE stackd_replicas SET url = $1 WHERE id = $2", [url, this.self.id]);
   }
 
-  private missed(): void {
-    if (Date.now() - this.lastBeat >= (this.leaseSeconds * 1000 * 3) / 4) this.onLost();
+  private check(): void {
+    if (this.lost || Date.now() - this.lastBeat < (this.leaseSeconds * 1000) / 2) return;
+    this.lost = true;
+    this.onLost();
   }
 
   private async beat(): Promise<void> {
@@ -74,6 +83,7 @@ export class ReplicaRegistry {
       [s.id, s.name, s.host, s.pid, s.url],
     );
     this.lastBeat = Date.now();
+    this.lost = false;
   }
 
   /** Live replicas, oldest first, with the runs each is running. */
@@ -125,6 +135,7 @@ export class ReplicaRegistry {
   /** A stopping replica leaves at once rather than after a lease. */
   async leave(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.watchdog);
     await this.pool.query("DELETE FROM stackd_replicas WHERE id = $1", [this.self.id]);
   }
 }

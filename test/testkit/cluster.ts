@@ -4,6 +4,7 @@
 // served over git://, the replicas, and what the ledger and the database say.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -391,4 +392,49 @@ export function queueLife(runs: ClusterRun[], from: number, to: number, stepMs =
     } else idleSince = undefined;
   }
   return { mostQueuedForOneStack, longestIdleWithQueuedMs };
+}
+
+/** A TCP relay on loopback to the database, which a test can cut as a network partition would. */
+export interface DatabaseLink {
+  /** The database URL through the relay. */
+  url: string;
+  /** From now on nothing gets through either way, and nothing says so: connections hang, as behind a dead network. */
+  cut(): void;
+  stop(): Promise<void>;
+}
+
+/** Relays `database`'s connections through a loopback port of its own. */
+export async function databaseLink(database: string): Promise<DatabaseLink> {
+  const target = new URL(database);
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => {});
+    if (cut) return void client.pause();
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(upstream);
+    upstream.on("close", () => sockets.delete(upstream));
+    upstream.on("error", () => {});
+    // A relay that drops what it reads once cut, rather than ending the connection.
+    client.on("data", (d) => cut || upstream.write(d));
+    upstream.on("data", (d) => cut || client.write(d));
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(database);
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    cut() {
+      cut = true;
+    },
+    async stop() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -4,25 +4,22 @@
 // to another replica; cut a replica off from the database mid-run (it stops
 // its run before the other takes the stack over). Real engine, emulator, git
 // and PostgreSQL.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cloud } from "./testkit/aws.ts";
 import {
   bucketOf,
   clusterRepo,
+  clusterSuite,
   databaseLink,
   describeRun,
   settledRuns,
   sharedBackend,
   stackConfig,
   stackFile,
-  startClusterKit,
   startReplica,
   startReplicas,
-  stopAllReplicas,
-  type ClusterKit,
   type ClusterRepo,
   type ClusterRun,
-  type DatabaseLink,
   type Replica,
   type ReplicaOptions,
 } from "./testkit/cluster.ts";
@@ -30,37 +27,16 @@ import { githubSignature } from "../src/server/index.ts";
 import { processesUnder } from "./testkit/processes.ts";
 import { waitFor, WEBHOOK_SECRET } from "./testkit/service.ts";
 
-let kit: ClusterKit;
-const repos: ClusterRepo[] = [];
+const suite = clusterSuite();
 let replicas: Replica[] = [];
-const links: DatabaseLink[] = [];
-
-beforeAll(async () => {
-  kit = await startClusterKit();
-});
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    for (const r of replicas) console.log(`--- ${r.name} (${r.id}) ---\n${r.output().split("\n").slice(-40).join("\n")}`);
-  }
-  replicas = [];
-  await stopAllReplicas();
-  for (const r of repos.splice(0)) await r.stop();
-  for (const l of links.splice(0)) await l.stop();
-});
-
-afterAll(async () => {
-  await kit?.stop();
-});
 
 let databases = 0;
 const full = (stack: string) => `sample-infra/${stack}`;
 const NO_DRIFT = 'stacks:\n  "*":\n    drift: "off"\n';
 
 async function cluster(stacks: string[], settings = NO_DRIFT, o: Partial<ReplicaOptions> = {}): Promise<{ repo: ClusterRepo; options: ReplicaOptions }> {
-  const repo = await clusterRepo({ stacks, settings });
-  repos.push(repo);
-  const options: ReplicaOptions = { repo: repo.url, database: kit.postgres.createDatabase(`ops_${++databases}`), backend: sharedBackend(), env: kit.emu.env, parallelism: 1, pollInterval: 2, ...o };
+  const repo = suite.closeAfter(await clusterRepo({ stacks, settings }));
+  const options: ReplicaOptions = { repo: repo.url, database: suite.kit().postgres.createDatabase(`ops_${++databases}`), backend: sharedBackend(), env: suite.kit().emu.env, parallelism: 1, pollInterval: 2, ...o };
   return { repo, options };
 }
 
@@ -110,7 +86,7 @@ describe("working through any replica", () => {
     const up = await runOf(applier, "m01", repo.head(), (r) => r.id === approved.id && r.status !== "queued" && r.status !== "running", "the approved up to finish");
     expect([up.kind, up.status, up.replica], describeRun(up)).toEqual(["up", "succeeded", applier.id]);
     expect((await applier.json<ClusterRun & { planDigest: string | null }>(`/api/runs/${up.id}`)).planDigest).toBe(approved.approvedPlan);
-    expect(await cloud(kit.emu).bucketTags(bucketOf("m01"))).toMatchObject({ stack: "m01" });
+    expect(await cloud(suite.kit().emu).bucketTags(bucketOf("m01"))).toMatchObject({ stack: "m01" });
   });
 
   it("SIGTERM to the replica running a stack: it interrupts the run after its grace, and the other replica runs the stack", { timeout: 420_000 }, async () => {
@@ -133,7 +109,7 @@ describe("working through any replica", () => {
     expect(atSlow.find((r) => r.id === running.id)?.error ?? "").toMatch(/^interrupted: the service stopped/);
     const finished = atSlow.find((r) => r.status === "succeeded")!;
     expect([finished.trigger, finished.replica], atSlow.map(describeRun).join("; ")).toEqual(["retry", staying.id]);
-    expect(await cloud(kit.emu).bucketTags(bucketOf("s01"))).toMatchObject({ dataClass: "handed-over" });
+    expect(await cloud(suite.kit().emu).bucketTags(bucketOf("s01"))).toMatchObject({ dataClass: "handed-over" });
     // It left the list of replicas as it stopped, not a lease later.
     expect((await staying.replicas()).replicas.map((r) => r.name)).toEqual(["r2"]);
   });
@@ -159,8 +135,7 @@ describe("working through any replica", () => {
 
   it("a replica cut off from the database mid-run stops its engine before the other replica takes the stack over", { timeout: 420_000 }, async () => {
     const { repo, options } = await cluster(["f01"], NO_DRIFT, { lease: 30 });
-    const link = await databaseLink(options.database);
-    links.push(link);
+    const link = suite.closeAfter(await databaseLink(options.database));
     const cutOff = await startReplica("r1", { ...options, database: link.url });
     replicas = [cutOff];
     await runOf(cutOff, "f01", repo.head(), (r) => r.status === "succeeded", "the first apply");

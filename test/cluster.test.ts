@@ -4,11 +4,12 @@
 // database, a state backend, a repository and replicas of its own, and
 // stack names of its own, so its buckets are its own in the emulator.
 import fs from "node:fs";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cloud } from "./testkit/aws.ts";
 import {
   bucketOf,
   clusterRepo,
+  clusterSuite,
   connectionsOf,
   describeRun,
   overlappingRuns,
@@ -19,40 +20,20 @@ import {
   stackConfig,
   stackFile,
   stackNames,
-  startClusterKit,
   startReplicas,
-  stopAllReplicas,
-  type ClusterKit,
   type ClusterRepo,
   type ClusterRun,
   type Replica,
 } from "./testkit/cluster.ts";
 import { waitFor } from "./testkit/service.ts";
 
-let kit: ClusterKit;
-const repos: ClusterRepo[] = [];
-/** The replicas of the test under way, for their logs when it fails. */
+const suite = clusterSuite();
+const kit = () => suite.kit();
+/** The replicas of the test under way. */
 let replicas: Replica[] = [];
 
-beforeAll(async () => {
-  kit = await startClusterKit();
-});
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    for (const r of replicas) console.log(`--- ${r.name} (${r.id}), full log in ${r.dataDir}.log ---\n${r.output().split("\n").slice(-40).join("\n")}`);
-  }
-  replicas = [];
-  await stopAllReplicas();
-  for (const r of repos.splice(0)) await r.stop();
-});
-
-afterAll(async () => {
-  await kit?.stop();
-});
-
 let databases = 0;
-const freshDatabase = (what: string) => kit.postgres.createDatabase(`cluster_${++databases}_${what}`);
+const freshDatabase = (what: string) => kit().postgres.createDatabase(`cluster_${++databases}_${what}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const full = (stack: string) => `sample-infra/${stack}`;
 /** Drift checks off: a check would be a run the test did not ask for. */
@@ -65,9 +46,7 @@ const processGroupOf = (pid: number) => {
 const succeededUp = (runs: ClusterRun[], stack: string) => runs.some((r) => r.stack === full(stack) && r.kind === "up" && r.status === "succeeded");
 
 async function repoWith(o: Parameters<typeof clusterRepo>[0]): Promise<ClusterRepo> {
-  const repo = await clusterRepo(o);
-  repos.push(repo);
-  return repo;
+  return suite.closeAfter(await clusterRepo(o));
 }
 
 describe("replicas on one PostgreSQL database", () => {
@@ -78,7 +57,7 @@ describe("replicas on one PostgreSQL database", () => {
     const database = freshDatabase("apply");
     const connections = await sampleConnections(database);
     const t0 = Date.now();
-    replicas = await startReplicas(2, { repo: repo.url, database, backend: sharedBackend(), env: kit.emu.env, parallelism: 1, pollInterval: 2 });
+    replicas = await startReplicas(2, { repo: repo.url, database, backend: sharedBackend(), env: kit().emu.env, parallelism: 1, pollInterval: 2 });
     const [r1, r2] = replicas as [Replica, Replica];
     await waitFor("all 8 stacks to be applied", async () => {
       const runs = await r1.runs();
@@ -96,7 +75,7 @@ describe("replicas on one PostgreSQL database", () => {
     }
     const byReplica = Object.groupBy(runs, (r) => r.replica ?? "none");
     expect(Object.keys(byReplica).sort()).toEqual([r1.id, r2.id].sort());
-    const aws = cloud(kit.emu);
+    const aws = cloud(kit().emu);
     for (const s of stacks) expect(await aws.bucketTags(bucketOf(s)), s).toMatchObject({ stack: s });
 
     // GET /api/replicas: both, one of them leading, each the stackd process of its own process group, beating within the lease.
@@ -122,7 +101,7 @@ describe("replicas on one PostgreSQL database", () => {
     const stacks = stackNames("w", 4);
     const repo = await repoWith({ stacks, settings: NO_DRIFT });
     // Polling only at start: the commits are announced by webhooks alone.
-    replicas = await startReplicas(2, { repo: repo.url, database: freshDatabase("webhooks"), backend: sharedBackend(), env: kit.emu.env, parallelism: 1, pollInterval: 3600 });
+    replicas = await startReplicas(2, { repo: repo.url, database: freshDatabase("webhooks"), backend: sharedBackend(), env: kit().emu.env, parallelism: 1, pollInterval: 3600 });
     const [r1, r2] = replicas as [Replica, Replica];
     await waitFor("the first apply of every stack", async () => {
       const runs = await r1.runs();
@@ -155,7 +134,7 @@ describe("replicas on one PostgreSQL database", () => {
 
     expect(overlappingRuns(runs).map(([a, b]) => `${describeRun(a)}  OVERLAPS  ${describeRun(b)}`)).toEqual([]);
     expect(runs.filter((r) => r.status === "failed" || r.status === "interrupted").map(describeRun)).toEqual([]);
-    const aws = cloud(kit.emu);
+    const aws = cloud(kit().emu);
     for (const s of stacks) {
       const applied = latestApplied(runs, s)!;
       expect(order.get(applied.revision), `${s} applied ${applied.revision}`).toBeGreaterThanOrEqual(last.get(s)!.commit);
@@ -177,7 +156,7 @@ describe("replicas on one PostgreSQL database", () => {
     const slow = full("k01");
     // One stack: the survivor has a free slot when the lease runs out, so the time measured is the takeover's alone.
     const repo = await repoWith({ stacks: ["k01"], config: { k01: { pauseSeconds: "30" } }, settings: NO_DRIFT });
-    replicas = await startReplicas(2, { repo: repo.url, database: freshDatabase("failover"), backend: sharedBackend(), env: kit.emu.env, parallelism: 1, pollInterval: 2, lease });
+    replicas = await startReplicas(2, { repo: repo.url, database: freshDatabase("failover"), backend: sharedBackend(), env: kit().emu.env, parallelism: 1, pollInterval: 2, lease });
     const [r1] = replicas as [Replica, Replica];
     expect((await r1.replicas()).leaseSeconds).toBe(lease);
 
@@ -219,7 +198,7 @@ describe("replicas on one PostgreSQL database", () => {
     expect(overlappingRuns(runs).map(([a, b]) => `${describeRun(a)}  OVERLAPS  ${describeRun(b)}`)).toEqual([]);
     expect(runs.filter((r) => r.stack === slow && r.status === "interrupted").map((r) => r.id)).toEqual([running.id]);
     expect((await survivor.replicas()).replicas.map((r) => r.name)).toEqual([survivor.name]);
-    const aws = cloud(kit.emu);
+    const aws = cloud(kit().emu);
     expect(await aws.bucketTags(bucketOf("k01"))).toMatchObject({ stack: "k01" });
     expect(await aws.parameter("/stackd-sample/k01/queue-url")).toMatch(/stackd-sample-k01-jobs$/);
   });
@@ -229,7 +208,7 @@ describe("replicas on one PostgreSQL database", () => {
     const settings = 'stacks:\n  "*":\n    drift: "off"\n  "d01":\n    drift: "*/20 * * * * *"\n  "d02":\n    drift: "*/20 * * * * *"\n';
     const stacks = ["d01", "d02", "d03"];
     const repo = await repoWith({ stacks, settings });
-    replicas = await startReplicas(2, { repo: repo.url, database: freshDatabase("drift"), backend: sharedBackend(), env: kit.emu.env, parallelism: 1, pollInterval: 2 });
+    replicas = await startReplicas(2, { repo: repo.url, database: freshDatabase("drift"), backend: sharedBackend(), env: kit().emu.env, parallelism: 1, pollInterval: 2 });
     const [r1] = replicas as [Replica, Replica];
     const applied = await waitFor("the first apply of every stack", async () => {
       const runs = await r1.runs();

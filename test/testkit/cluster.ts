@@ -8,6 +8,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import YAML from "yaml";
 import type { Run } from "../../src/ledger/index.ts";
 import { githubSignature } from "../../src/server/index.ts";
@@ -59,6 +60,33 @@ export async function startClusterKit(): Promise<ClusterKit> {
       await emu.stop();
       await postgres.stop();
     },
+  };
+}
+
+/**
+ * A cluster test file's hooks: one kit for the file; after each test, the
+ * replicas it started end (their last lines printed when it failed), then
+ * what it handed to `closeAfter` (repositories, database links).
+ */
+export function clusterSuite(): { kit(): ClusterKit; closeAfter<T extends { stop(): Promise<void> }>(thing: T): T } {
+  let kit: ClusterKit | undefined;
+  const owned: { stop(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    kit = await startClusterKit();
+  });
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === "fail") {
+      for (const r of started) console.log(`--- ${r.name} (${r.id}), full log in ${r.dataDir}.log ---\n${r.output().split("\n").slice(-40).join("\n")}`);
+    }
+    await stopAllReplicas();
+    for (const thing of owned.splice(0).reverse()) await thing.stop();
+  });
+  afterAll(async () => {
+    await kit?.stop();
+  });
+  return {
+    kit: () => kit!,
+    closeAfter: (thing) => (owned.push(thing), thing),
   };
 }
 

@@ -48,6 +48,18 @@ const other = (of: Replica) => replicas.find((r) => r.id !== of.id)!;
 const holder = (run: ClusterRun) => replicas.find((r) => r.id === run.replica)!;
 
 describe("working through any replica", () => {
+  it("a stack that dependsOn another starts only after it, though the other replica is free", { timeout: 300_000 }, async () => {
+    const settings = 'stacks:\n  "*":\n    drift: "off"\n  "sample-infra/app01":\n    dependsOn: [sample-infra/net01]\n';
+    const repo = suite.closeAfter(await clusterRepo({ stacks: ["net01", "app01"], settings, config: { net01: { pauseSeconds: "15" } } }));
+    const options: ReplicaOptions = { repo: repo.url, database: suite.kit().postgres.createDatabase(`ops_${++databases}`), backend: sharedBackend(), env: suite.kit().emu.env, parallelism: 1, pollInterval: 2 };
+    replicas = await startReplicas(2, options);
+    const runs = await settledRuns(() => replicas[0]!, 240_000, (rs) => rs.filter((r) => r.kind === "up" && r.status === "succeeded").length === 2);
+    const net = runs.find((r) => r.stack === full("net01") && r.kind === "up")!;
+    const app = runs.find((r) => r.stack === full("app01") && r.kind === "up")!;
+    expect(Date.parse(app.startedAt!), `${describeRun(net)}\n${describeRun(app)}`).toBeGreaterThanOrEqual(Date.parse(net.finishedAt!));
+    console.log(`dependsOn across replicas: app01 started ${((Date.parse(app.startedAt!) - Date.parse(net.finishedAt!)) / 1000).toFixed(1)} s after net01 finished (net01 ran on ${holder(net).name}, app01 on ${holder(app).name})`);
+  });
+
   it("a cancel sent to one replica stops the run the other one runs", { timeout: 420_000 }, async () => {
     const { repo, options } = await cluster(["c01"]);
     replicas = await startReplicas(2, options);

@@ -16,11 +16,12 @@ const isCheck = (mode: Dispatch["mode"]): boolean => mode === "drift" || mode ==
 
 /**
  * The runs of a replica that shares its queue with others (PostgreSQL and
- * pg-boss). The queue starts a stack's runs one at a time across the
- * cluster; this takes each run it hands over, and before running it:
- * skips it when a newer run of the same stack is queued (coalescing, as the
- * in-process queue does), holds it back while a stack it depends on is
- * busy, and claims it in the ledger so no two replicas run it. A run that
+ * pg-boss). A new run withdraws the stack's older waiting ones (coalescing,
+ * as the in-process queue does). The queue starts a stack's runs one at a
+ * time across the cluster; this takes each run it hands over, and before
+ * running it: skips it when a newer run of the same stack is queued, holds
+ * it back while a stack it depends on is busy, and claims it in the ledger
+ * so no two replicas run it. A run that
  * comes back because its replica died is marked interrupted, its stack's
  * lock cleared, and run again here.
  */
@@ -110,8 +111,7 @@ export class SharedQueue {
     }
     const newer = await this.newerRun(run);
     if (newer) {
-      await ledger.runs.setStatus(run.id, "skipped", `coalesced: superseded by ${newer.id} at ${newer.revision.slice(0, 12)}`);
-      log.info({ run: run.id, stack: run.stack, by: newer.id }, "run coalesced");
+      if (await ledger.runs.skipQueued(run.id, `coalesced: superseded by ${newer.id} at ${newer.revision.slice(0, 12)}`)) log.info({ run: run.id, stack: run.stack, by: newer.id }, "run coalesced");
       return;
     }
     // The queue starts one run of a stack at a time; the ledger makes sure of it, should a heartbeat

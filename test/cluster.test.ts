@@ -59,10 +59,17 @@ describe("replicas on one PostgreSQL database", () => {
     const t0 = Date.now();
     replicas = await startReplicas(2, { repo: repo.url, database, backend: sharedBackend(), env: kit().emu.env, parallelism: 1, pollInterval: 2 });
     const [r1, r2] = replicas as [Replica, Replica];
+    // The queue depth either replica reports is the cluster's: 8 runs, at most 2 started at once.
+    let mostWaiting = 0;
+    const depthOf = async (r: Replica) => (await r.json<{ queueDepth: number }>("/api/stacks")).queueDepth;
     await waitFor("all 8 stacks to be applied", async () => {
+      mostWaiting = Math.max(mostWaiting, await depthOf(r2));
       const runs = await r1.runs();
       return stacks.every((s) => succeededUp(runs, s));
     }, 360_000);
+    expect(mostWaiting).toBeGreaterThanOrEqual(4);
+    expect([await depthOf(r1), await depthOf(r2)]).toEqual([0, 0]);
+    expect(await (await r2.api("/metrics")).text()).toMatch(/^stackd_queue_depth 0$/m);
     const appliedSeconds = (Date.now() - t0) / 1000;
     // Some more polls of the branch: a second poller, or a job executed twice, would show as a second up.
     await sleep(6_000);

@@ -399,6 +399,12 @@ export class Controller {
     return this.queue.depth();
   }
 
+  /** Runs waiting to start: this process's queue, or with replicas the runs queued across the cluster. */
+  async waitingRuns(): Promise<number> {
+    if (!this.cluster) return this.queue.depth();
+    return (await this.ledger.runs.list({ status: "queued", limit: 100_000 })).length + this.queue.depth();
+  }
+
   /**
    * Graceful stop: no new work; running operations get `graceMs` to finish,
    * then are cancelled and their stacks cleaned so nothing stays locked.

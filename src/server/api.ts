@@ -42,7 +42,7 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
     return s;
   };
 
-  app.get("/api/stacks", READ, async () => ({ ...controller.info(), stacks: await controller.status() }));
+  app.get("/api/stacks", READ, async () => ({ ...controller.info(), queueDepth: await controller.waitingRuns(), stacks: await controller.status() }));
 
   for (const route of ["/api/stacks/:name", "/api/stacks/:project/:stack"]) {
     app.get<Named>(route, READ, async (req) => stackOr404(stackParam(req)));

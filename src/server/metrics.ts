@@ -17,10 +17,10 @@ export function createMetrics(controller: Controller): Registry {
   });
   new Gauge({
     name: "stackd_queue_depth",
-    help: "Runs waiting to start",
+    help: "Runs waiting to start (with replicas: across the cluster)",
     registers: [registry],
-    collect() {
-      this.set(controller.queueDepth());
+    async collect() {
+      this.set(await controller.waitingRuns());
     },
   });
   new Gauge({

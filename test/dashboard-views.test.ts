@@ -44,6 +44,7 @@ const run = (o: Partial<RunWithLog> = {}): RunWithLog => ({
   planDigest: "ab".repeat(32),
   checkpoint: "cd".repeat(32),
   replica: null,
+  cascadeOf: null,
   log: "Previewing update (dev):\n",
   ...o,
 });

@@ -204,6 +204,14 @@ export function buildProgram(): Command {
     .action(action(async (opts) => (await import("./gc.ts")).gcCommand(opts)));
 
   program
+    .command("graph")
+    .description("the stack graph: what each stack depends on (declared in stackd.yaml or read through StackReference), its order, the last cascade; exit 1 on a cycle")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
+    .option("--format <text|dot|json>", "output format", "text")
+    .action(action(async (opts) => (await import("./graph.ts")).graphCommand(opts)));
+
+  program
     .command("cancel")
     .description("stop a queued or running run (the engine is interrupted, its lock cleared)")
     .argument("<run-id>", "the run to stop")

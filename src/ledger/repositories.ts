@@ -10,6 +10,7 @@ import type {
   RunResult,
   RunStatus,
   RunWithLog,
+  StackRead,
   StackRow,
   Trigger,
 } from "./types.ts";
@@ -17,7 +18,7 @@ import type { LedgerRestore, LedgerRow } from "./transfer.ts";
 
 /** Every run of every stack: created queued, started, finished with its plan and log. */
 export interface RunsRepository {
-  create(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string; requestedBy?: string }): Run;
+  create(r: { stack: string; revision: string; kind: RunKind; trigger: Trigger; status?: RunStatus; approvalOf?: string; requestedBy?: string; cascadeOf?: string }): Run;
   start(id: string, stateVersion: number): void;
   /** Takes a queued run for a replica (marks it running); false when it is no longer queued or another took it. */
   claim(id: string, replica: string): boolean;
@@ -55,6 +56,10 @@ export interface StacksRepository {
   ): void;
   /** Clears a failure streak (new commit or manual retry). */
   resetFailures(name: string): void;
+  /** What an up left: the sha256 of the stack's outputs and how many resources it holds. */
+  recordOutputs(name: string, digest: string, resourceCount: number): void;
+  /** The stacks a stack reads through StackReference (its inferred dependencies). */
+  recordReads(name: string, reads: StackRead[]): void;
 }
 
 /** Drift checks and drift episodes as stored; drift/ decides what a check means. */

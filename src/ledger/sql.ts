@@ -5,7 +5,7 @@ import { json, now } from "./sqlite/rows.ts";
 
 /** Every column of a run but its log: lists and statuses never show it, and reading a thousand logs only to drop them costs megabytes. */
 export const RUN_COLUMNS = `id, seq, stack, revision, kind, trigger, status, created_at, started_at, finished_at, changes, resources, policy, error,
-  state_version, approval_of, runtime, plugins, requested_by, approved_by, plan_digest, checkpoint, replica`;
+  state_version, approval_of, runtime, plugins, requested_by, approved_by, plan_digest, checkpoint, replica, cascade_of`;
 
 /**
  * A replica takes a queued run (status `running`, and who runs it): a

@@ -3,7 +3,7 @@ import type { ChangeCounts, PolicyViolation, Report, ResourceChange, UsedPlugin 
 /** What a run does to its stack. */
 export type RunKind = "preview" | "up" | "refresh" | "destroy";
 /** What started a run. */
-export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry";
+export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry" | "cascade";
 /** Where a run is in its life. */
 export type RunStatus =
   | "queued"
@@ -51,6 +51,8 @@ export interface Run {
   checkpoint: string | null;
   /** The replica that ran it, when replicas share a PostgreSQL ledger; null for a single stackd. */
   replica: string | null;
+  /** For a run made because a stack it depends on changed its outputs: that stack's run. */
+  cascadeOf: string | null;
 }
 
 /** A run with the engine's output (masked). */
@@ -69,6 +71,23 @@ export interface StackRow {
   retryAt: string | null;
   lastResult: RunStatus | null;
   applyMode: "auto" | "manual";
+  /** The stacks this stack's last runs read through StackReference (inferred dependencies). */
+  reads: StackRead[];
+  /** The sha256 of the stack's outputs after its last up (null before one). */
+  outputsDigest: string | null;
+  /** How many resources the stack held after its last up. */
+  resourceCount: number | null;
+}
+
+/** One stack another reads through StackReference, as learned from a run's engine events. */
+export interface StackRead {
+  /** The stack read, as stackd names it (project/stack). */
+  stack: string;
+  /** The name the program gave the reference (e.g. organization/network/dev). */
+  reference: string;
+  /** The run that saw it, and when. */
+  run: string;
+  at: string;
 }
 
 /** How a run ended: status, plan, policy results, log. */

@@ -9,8 +9,8 @@ const StepMetadataSchema = z.looseObject({
   type: z.string(),
   diffs: z.array(z.string()).nullish(),
   detailedDiff: z.record(z.string(), z.unknown()).nullish(),
-  old: z.looseObject({ inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
-  new: z.looseObject({ inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+  old: z.looseObject({ id: z.string().nullish(), inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
+  new: z.looseObject({ id: z.string().nullish(), inputs: z.record(z.string(), z.unknown()).nullish(), outputs: z.record(z.string(), z.unknown()).nullish() }).nullish(),
 });
 
 /** The engine event fields stackd depends on; anything else passes untouched. */
@@ -62,6 +62,15 @@ const ANSI = /\x1b\[[0-9;]*m/g;
 function violationText(message: string): string {
   const lines = message.replace(ANSI, "").trim().split("\n").map((l) => l.trim()).filter(Boolean);
   return (lines.length > 1 ? lines.slice(1) : lines).join(" ");
+}
+
+/** The type of Pulumi's built-in resource that reads another stack's outputs. */
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+/** A StackReference's stack name: its `name` input, which defaults to the resource's own name (the URN's last part). */
+function referenceName(m: StepMetadata): string {
+  const given = [m.new?.inputs?.name, m.old?.inputs?.name, m.new?.id, m.old?.id].find((v) => typeof v === "string" && v);
+  return (given as string | undefined) ?? m.urn.slice(m.urn.lastIndexOf("::") + 2);
 }
 
 /** Resources that exist in every stack and say nothing about the team's infrastructure. */
@@ -126,6 +135,12 @@ export class PlanRecorder {
   /** What the program and its toolchain wrote to stderr (a Go build's compiler errors arrive this way). */
   readonly programStderr: string[] = [];
   readonly policy: PolicyViolation[] = [];
+  /**
+   * The stack names the program read through StackReference, as it gave
+   * them: seen as the reference's read step begins, so a read that fails (the
+   * stack or its output does not exist yet) is known too.
+   */
+  readonly references = new Set<string>();
   private readonly sequences = new Set<number>();
 
   readonly onEvent = (raw: unknown): void => {
@@ -133,6 +148,8 @@ export class PlanRecorder {
     if (!parsed.success) return;
     const e = parsed.data;
     if (typeof e.sequence === "number") this.sequences.add(e.sequence);
+    const reference = e.resourcePreEvent?.metadata ?? e.resOpFailedEvent?.metadata;
+    if (reference?.type === STACK_REFERENCE) this.references.add(referenceName(reference));
     const read = e.resOutputsEvent?.metadata;
     if (this.drift && read && !isBookkeeping(read.type)) this.recordDrift(read);
     const step = this.drift ? undefined : e.resourcePreEvent?.metadata;

@@ -39,6 +39,8 @@ export interface OperationResult {
   error?: string;
   /** The engine's own progress output. */
   log: string;
+  /** The stack names the program read through StackReference (as it gave them). */
+  references: string[];
 }
 
 /** preview and up as usual; drift-check is a read-only refresh preview; refresh writes the cloud's values into the state. */
@@ -173,7 +175,7 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
       else if (op === "drift-check") await stack.previewRefresh(common);
       else await stack.refresh(common);
     }
-    const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join("") };
+    const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join(""), references: [...recorder.references] };
     return { result, lost: recorder.lostEvents() };
   } catch (err) {
     const result = {
@@ -183,6 +185,7 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
       changes: recorder.counts(),
       error: summarizeFailure(recorder.errors.map((e) => e.message), messageOf(err), target.programDir, recorder.programStderr),
       log: log.join(""),
+      references: [...recorder.references],
     };
     return { result, lost: recorder.lostEvents() };
   } finally {
@@ -191,6 +194,22 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
     // Anything the engine left running (a plugin that did not exit) ends with the operation.
     if (groups) endGroups(groups);
   }
+}
+
+/**
+ * A sha256 over the stack's outputs (secrets decrypted first, so a changed
+ * secret changes it; the values themselves go nowhere) and how many
+ * resources its state holds besides the stack and its providers.
+ */
+export async function stackOutputs(target: StackTarget): Promise<{ digest: string; resources: number }> {
+  const stack = await openStack(target);
+  const outputs = await stack.outputs();
+  const values = Object.keys(outputs).sort().map((k) => [k, outputs[k]!.value]);
+  const state = await stack.exportStack();
+  const resources = ((state.deployment as { resources?: { type: string }[] } | undefined)?.resources ?? []).filter(
+    (r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"),
+  ).length;
+  return { digest: createHash("sha256").update(JSON.stringify(values)).digest("hex"), resources };
 }
 
 /** Whether the stack exists in its backend (without creating it). */

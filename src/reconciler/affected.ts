@@ -8,15 +8,17 @@ const under = (dir: string, p: string) => dir === "" || p === dir || p.startsWit
 /**
  * Whether a change to `changed` paths affects a stack: its own config file,
  * files of its project (not other stacks' config files, not nested projects),
- * stackd.yaml, the policy packs that judge it, `watch` globs, or a stack it depends on. Paths
- * matching `ignore` (default: markdown) affect nothing.
+ * its program's directory when Pulumi.yaml's `main` lies outside the project, stackd.yaml,
+ * the policy packs that judge it, or `watch` globs. Paths matching `ignore` (default:
+ * markdown) affect nothing. A stack another depends on does not make it affected: the
+ * dependent runs again after it only when its outputs change (see Cascades).
  */
 export function affectedStacks(entries: StackEntry[], settings: Settings, changed: string[]): Set<string> {
   const name = (e: StackEntry) => `${e.project}/${e.stack}`;
   const configFiles = new Set(entries.map((e) => e.configFile));
   const projectDirs = [...new Set(entries.map((e) => e.projectDir))];
   const relevant = changed.filter((p) => !settings.ignore.some((g) => path.matchesGlob(p, g)));
-  const direct = new Set<string>();
+  const affected = new Set<string>();
   for (const e of entries) {
     const own = settingsFor(settings, e.project, e.stack);
     const globs = [...settings.watch, ...own.watch];
@@ -28,22 +30,10 @@ export function affectedStacks(entries: StackEntry[], settings: Settings, change
         p === SETTINGS_FILE ||
         packs.some((d) => under(d, p)) ||
         globs.some((g) => path.matchesGlob(p, g)) ||
-        (under(e.projectDir, p) && !configFiles.has(p) && !nested.some((d) => under(d, p))),
+        (under(e.projectDir, p) && !configFiles.has(p) && !nested.some((d) => under(d, p))) ||
+        (!under(e.projectDir, e.programDir) && under(e.programDir, p)),
     );
-    if (hit) direct.add(name(e));
+    if (hit) affected.add(name(e));
   }
-  // Dependents of an affected stack are affected too, transitively.
-  const result = new Set(direct);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const e of entries) {
-      if (result.has(name(e))) continue;
-      if (settingsFor(settings, e.project, e.stack).dependsOn.some((d) => result.has(d))) {
-        result.add(name(e));
-        grew = true;
-      }
-    }
-  }
-  return result;
+  return affected;
 }

@@ -5,6 +5,7 @@ import { Cluster, type ReplicaRow, type RunningRun } from "../cluster/index.ts";
 import { CredentialBroker, diagnose, type DoctorReport } from "../credentials/index.ts";
 import { DriftScheduler, type Tick } from "../drift/index.ts";
 import { openLedger, stackStatuses, type Ledger, type PreviewRecord, type Run, type StackStatus, type Trigger } from "../ledger/index.ts";
+import { lastCascade, type GraphView } from "../graph/index.ts";
 import { Notifier } from "../notify/index.ts";
 import { resolveBackend, type BackendSettings } from "../pulumi/index.ts";
 import { GitSource } from "../source/index.ts";
@@ -24,6 +25,8 @@ import { Remediation } from "./remediation.ts";
 import { RetryPolicy } from "./retry-policy.ts";
 import { RunFactory } from "./run-factory.ts";
 import { SharedQueue } from "./shared-queue.ts";
+import { Cascades } from "./cascades.ts";
+import { StackGraphs } from "./stack-graph.ts";
 import { brokerCredentials } from "./stack-run.ts";
 
 export type { ServiceOptions } from "./context.ts";
@@ -58,6 +61,7 @@ export class Controller {
   private readonly approvals: Approvals;
   private readonly recovery: Recovery;
   private readonly runs: RunFactory;
+  private readonly graphs: StackGraphs;
   private readonly pullRequests: PullRequestPreviews;
   private readonly scheduler: DriftScheduler;
   /** With a PostgreSQL ledger: this replica's membership, and the queue it shares. */
@@ -120,9 +124,11 @@ export class Controller {
       backend: () => this.backend,
       pollIntervalMs: () => this.pollIntervalMs,
     };
-    this.runs = new RunFactory(ctx, (job) => executor.execute(job));
+    this.graphs = new StackGraphs(ctx);
+    this.runs = new RunFactory(ctx, this.graphs, (job) => executor.execute(job));
     this.retries = new RetryPolicy(ctx, this.runs);
-    const executor = new Executor(ctx, { heads: this.heads, retries: this.retries, remediation: new Remediation(ctx, this.runs), runs: this.runs });
+    const cascades = new Cascades(ctx, { graphs: this.graphs, runs: this.runs, heads: this.heads });
+    const executor = new Executor(ctx, { heads: this.heads, retries: this.retries, remediation: new Remediation(ctx, this.runs), runs: this.runs, cascades });
     this.planner = new Planner(ctx, this.runs);
     this.approvals = new Approvals(ctx, this.runs, () => this.sync("api"));
     this.recovery = new Recovery(ctx);
@@ -371,6 +377,12 @@ export class Controller {
     const running = (await this.ledger.runs.list({ status: "running", limit: 1000 })).map((r) => ({ run: r.id, stack: r.stack, kind: r.kind, startedAt: r.startedAt }));
     const self = { id: "local", name: hostname(), host: hostname(), pid: process.pid, url: null, leader: true, startedAt: this.startedAt, heartbeatAt: new Date().toISOString() };
     return { leaseSeconds: null, replicas: [{ ...self, running }] };
+  }
+
+  /** The stack graph at the head, with the last cascade: GET /api/graph and `stackd graph`. */
+  async graph(): Promise<GraphView> {
+    const [graph, runs] = await Promise.all([this.graphs.current(), this.ledger.runs.list({ limit: 500 })]);
+    return { ...graph, lastCascade: lastCascade(runs) };
   }
 
   /** The service's own state for GET /api/stacks. */

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { RunCheckout } from "../source/index.ts";
 import { messageOf } from "../support/index.ts";
 import type { AbortReason, ServiceContext, StackJob } from "./context.ts";
+import type { Cascades } from "./cascades.ts";
 import type { HeadTracker } from "./head-tracker.ts";
 import { sweepEngineTemp } from "./garbage.ts";
 import { notifyRun } from "./notices.ts";
@@ -26,9 +27,11 @@ export class Executor {
   private readonly retries: RetryPolicy;
   private readonly remediation: Remediation;
   private readonly runs: RunFactory;
+  private readonly cascades: Cascades;
 
-  constructor(ctx: ServiceContext, deps: { heads: HeadTracker; retries: RetryPolicy; remediation: Remediation; runs: RunFactory }) {
+  constructor(ctx: ServiceContext, deps: { heads: HeadTracker; retries: RetryPolicy; remediation: Remediation; runs: RunFactory; cascades: Cascades }) {
     this.ctx = ctx;
+    this.cascades = deps.cascades;
     this.heads = deps.heads;
     this.retries = deps.retries;
     this.remediation = deps.remediation;
@@ -123,6 +126,7 @@ export class Executor {
         // Policies give the same verdict on a retry: only a new commit unblocks the stack.
         await ledger.stacks.recordOutcome(job.stack, { failed: false, result: "blocked" });
       }
+      if (!reason) await this.cascades.afterRun(job, status, out, row).catch((err) => log.warn({ run: job.runId, stack: job.stack, err: messageOf(err) }, "cannot follow the run through the stack graph"));
       log.info({ run: job.runId, stack: job.stack, status, error: out.error, plan: out.plan?.digest }, "run finished");
     } catch (err) {
       await ledger.runs.setStatus(job.runId, "failed", messageOf(err));

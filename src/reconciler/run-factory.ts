@@ -1,6 +1,8 @@
 import { settingsFor, type StackEntry } from "../catalog/index.ts";
+import { cycleOf, dependenciesOf, describeCycle } from "../graph/index.ts";
 import type { Run, RunKind, Trigger } from "../ledger/index.ts";
 import { nameOf, type ServiceContext, type StackJob } from "./context.ts";
+import type { StackGraphs } from "./stack-graph.ts";
 import type { RunMode } from "./stack-run.ts";
 
 /** How a run is to be made, beyond its stack, revision and trigger. */
@@ -11,19 +13,26 @@ export interface EnqueueOptions {
   refresh?: boolean;
   /** The API token's name that asked for it. */
   requestedBy?: string;
+  /** The run whose change of outputs made this one (a cascade). */
+  cascadeOf?: string;
 }
 
 /**
  * Creates runs: records a queued run in the ledger, supersedes previews that
  * still await approval when a newer change arrives, and hands the job to the
- * queue (this process's, or the one replicas share) with what it needs to execute.
+ * queue (this process's, or the one replicas share) with what it needs to
+ * execute, after every stack it depends on (declared or read through
+ * StackReference). A stack in a dependency cycle is failed at once, naming
+ * the cycle: queued, it would wait forever.
  */
 export class RunFactory {
   private readonly ctx: ServiceContext;
   private readonly execute: (job: StackJob) => Promise<void>;
+  private readonly graphs: StackGraphs;
 
-  constructor(ctx: ServiceContext, execute: (job: StackJob) => Promise<void>) {
+  constructor(ctx: ServiceContext, graphs: StackGraphs, execute: (job: StackJob) => Promise<void>) {
     this.ctx = ctx;
+    this.graphs = graphs;
     this.execute = execute;
   }
 
@@ -37,12 +46,23 @@ export class RunFactory {
     if (mode === "apply" || mode === "preview") {
       for (const r of await ledger.approvals.pending(name)) await ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
     }
-    const run = await ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy });
+    const graph = await this.graphs.current();
+    const cycle = mode === "drift" ? undefined : cycleOf(graph, name);
+    const run = await ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy, cascadeOf: o.cascadeOf, status: cycle ? "failed" : "queued" });
+    if (cycle) {
+      const error = describeCycle(graph, cycle);
+      await ledger.runs.setStatus(run.id, "failed", error);
+      await ledger.stacks.recordOutcome(name, { failed: true, result: "failed" });
+      log.error({ run: run.id, stack: name, cycle }, error);
+      const failed = (await ledger.runs.get(run.id))!;
+      events.emit("finished", failed, 0);
+      return failed;
+    }
     const job: StackJob = {
       stack: name,
       // Drift checks coalesce among themselves, never with the runs that change the stack.
       key: mode === "drift" ? `${name}#drift` : name,
-      dependsOn: mode === "drift" ? [] : s.dependsOn,
+      dependsOn: mode === "drift" ? [] : dependenciesOf(graph, name),
       runId: run.id,
       entry,
       revision,

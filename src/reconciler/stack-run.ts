@@ -11,6 +11,7 @@ import {
   planViolation,
   recoverStack,
   runOperation,
+  stackOutputs,
   stackExists,
   stateCheckpoint,
   type BackendSettings,
@@ -91,6 +92,10 @@ export interface StackOutcome extends StackReport {
   plan?: { digest: string; checkpoint: string };
   /** An approved plan no longer holds: a new preview should be queued. */
   replan?: boolean;
+  /** After a successful up: the sha256 of the stack's outputs and how many resources it holds. */
+  outputs?: { digest: string; resources: number };
+  /** The stack names the program read through StackReference, in every operation of the run. */
+  references?: string[];
 }
 
 /**
@@ -239,7 +244,12 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   const planDir = runOpts.reportPlan && !runOpts.savePlan ? fs.mkdtempSync(path.join(os.tmpdir(), "stackd-plan-")) : undefined;
   try {
     const opts = planDir ? { ...runOpts, savePlan: path.join(planDir, "plan.json") } : runOpts;
-    return { ...(await operate(entry, ctx, mode, opts, target)), ...toolchain };
+    const references = new Set<string>();
+    const outcome = await operate(entry, ctx, mode, opts, target, references);
+    // What an up leaves is what its dependents read: a change of outputs cascades to them.
+    const applied = (mode === "apply" || mode === "up") && (outcome.status === "applied" || outcome.status === "unchanged");
+    const outputs = applied ? await stackOutputs(target).catch((err: unknown) => (ctx.progress(`${name}: cannot read the stack's outputs: ${messageOf(err)}`), undefined)) : undefined;
+    return { ...outcome, ...toolchain, references: [...references], ...(outputs ? { outputs } : {}) };
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     if (planDir) fs.rmSync(planDir, { recursive: true, force: true });
@@ -261,7 +271,7 @@ async function step(target: StackTarget, op: Operation, ctx: RunContext, limits:
   const kind = limitKind(op);
   const timeout = AbortSignal.timeout(limits[kind]);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
-  if (ctx.signal?.aborted) return { ok: false, resources: [], policy: [], changes: emptyCounts(), log: "", error: `stopped before ${kind}`, aborted: true };
+  if (ctx.signal?.aborted) return { ok: false, resources: [], policy: [], changes: emptyCounts(), log: "", references: [], error: `stopped before ${kind}`, aborted: true };
   const onOutput = ctx.output
     ? (chunk: string) => {
         opts.onOutput?.(chunk);
@@ -277,11 +287,15 @@ async function step(target: StackTarget, op: Operation, ctx: RunContext, limits:
 }
 
 /** The operations of one run, in order, on a prepared target. */
-async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpts: RunOptions, target: StackTarget): Promise<StackOutcome> {
+async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpts: RunOptions, target: StackTarget, references: Set<string>): Promise<StackOutcome> {
   const name = `${entry.project}/${entry.stack}`;
   const base = { project: entry.project, stack: entry.stack, policy: [], log: "" };
   const limits = settingsFor(ctx.settings, entry.project, entry.stack).timeouts;
-  const run = (op: Operation, o: OperationOptions = {}) => step(target, op, ctx, limits, { refresh: runOpts.refresh, ...o });
+  const run = async (op: Operation, o: OperationOptions = {}) => {
+    const result = await step(target, op, ctx, limits, { refresh: runOpts.refresh, ...o });
+    for (const r of result.references) references.add(r);
+    return result;
+  };
   let log = "";
   if (mode === "drift") {
     ctx.progress(`${name}: checking drift`);

@@ -59,6 +59,7 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
   }
 
   app.get("/api/replicas", READ, async () => controller.replicas());
+  app.get("/api/graph", READ, async () => controller.graph());
   app.get("/api/drift", READ, async () => ({ open: await controller.ledger.drift.list({ status: "open" }) }));
 
   app.get("/api/previews", READ, async (req) => {

@@ -124,6 +124,13 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key, at)
   );
   `,
+  // 3 (SQLite's 6): the stack graph (see there).
+  `
+  ALTER TABLE runs ADD COLUMN cascade_of TEXT;
+  ALTER TABLE stacks ADD COLUMN reads TEXT;
+  ALTER TABLE stacks ADD COLUMN outputs_digest TEXT;
+  ALTER TABLE stacks ADD COLUMN resource_count INTEGER;
+  `,
 ];
 
 /** The ledger schema version a PostgreSQL ledger at PG step `step` holds (SQLite's numbering, which exports carry). */

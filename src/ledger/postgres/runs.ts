@@ -18,8 +18,8 @@ export class PgRuns implements Runs {
   async create(r: Parameters<Runs["create"]>[0]): Promise<Run> {
     const id = newId("run");
     await this.q.run(
-      "INSERT INTO runs (id, stack, revision, kind, trigger, status, created_at, approval_of, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      [id, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null, r.requestedBy ?? null],
+      "INSERT INTO runs (id, stack, revision, kind, trigger, status, created_at, approval_of, requested_by, cascade_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      [id, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null, r.requestedBy ?? null, r.cascadeOf ?? null],
     );
     return (await this.get(id))!;
   }

@@ -1,7 +1,7 @@
 import type { Async, StacksRepository } from "../repositories.ts";
-import { toStack } from "../sqlite/rows.ts";
+import { json, toStack } from "../sqlite/rows.ts";
 import { RECORD_OUTCOME, outcomeArgs } from "../sql.ts";
-import type { StackRow } from "../types.ts";
+import type { StackRead, StackRow } from "../types.ts";
 import type { Queries } from "./client.ts";
 
 type Stacks = Async<StacksRepository>;
@@ -37,5 +37,13 @@ export class PgStacks implements Stacks {
 
   async resetFailures(name: string): Promise<void> {
     await this.q.run("UPDATE stacks SET failures = 0, retry_at = NULL WHERE name = ?", [name]);
+  }
+
+  async recordOutputs(name: string, digest: string, resourceCount: number): Promise<void> {
+    await this.q.run("UPDATE stacks SET outputs_digest = ?, resource_count = ? WHERE name = ?", [digest, resourceCount, name]);
+  }
+
+  async recordReads(name: string, reads: StackRead[]): Promise<void> {
+    await this.q.run("UPDATE stacks SET reads = ? WHERE name = ?", [json(reads), name]);
   }
 }

@@ -96,6 +96,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN replica TEXT;
   `,
+  // 6: the stack graph: which run's change made a run (a cascade); per stack, the stacks it read
+  // through StackReference, its outputs' digest and resource count after its last up.
+  `
+  ALTER TABLE runs ADD COLUMN cascade_of TEXT;
+  ALTER TABLE stacks ADD COLUMN reads TEXT;
+  ALTER TABLE stacks ADD COLUMN outputs_digest TEXT;
+  ALTER TABLE stacks ADD COLUMN resource_count INTEGER;
+  `,
 ];
 
 /**

@@ -2,7 +2,7 @@
 import type { Statements } from "./statements.ts";
 import { mask } from "../../support/index.ts";
 import type { ResourceChange } from "../../report/index.ts";
-import type { DriftRecord, PreviewRecord, PreviewStatus, Run, RunKind, RunStatus, StackRow, Trigger } from "../types.ts";
+import type { DriftRecord, PreviewRecord, PreviewStatus, Run, RunKind, RunStatus, StackRead, StackRow, Trigger } from "../types.ts";
 
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, unknown>;
@@ -39,6 +39,7 @@ export function toRun(r: Row): Run {
     planDigest: (r.plan_digest as string) ?? null,
     checkpoint: (r.checkpoint as string) ?? null,
     replica: (r.replica as string) ?? null,
+    cascadeOf: (r.cascade_of as string) ?? null,
   };
 }
 
@@ -89,6 +90,9 @@ export function toStack(r: Row): StackRow {
     retryAt: (r.retry_at as string) ?? null,
     lastResult: (r.last_result as RunStatus) ?? null,
     applyMode: r.apply_mode as "auto" | "manual",
+    reads: parse<StackRead[]>(r.reads) ?? [],
+    outputsDigest: (r.outputs_digest as string) ?? null,
+    resourceCount: (r.resource_count as number) ?? null,
   };
 }
 

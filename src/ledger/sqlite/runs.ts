@@ -17,8 +17,8 @@ export class SqliteRuns implements RunsRepository {
     const id = newId("run");
     const seq = nextSeq(this.db, "runs");
     this.db
-      .prepare("INSERT INTO runs (id, seq, stack, revision, kind, trigger, status, created_at, approval_of, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(id, seq, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null, r.requestedBy ?? null);
+      .prepare("INSERT INTO runs (id, seq, stack, revision, kind, trigger, status, created_at, approval_of, requested_by, cascade_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(id, seq, r.stack, r.revision, r.kind, r.trigger, r.status ?? "queued", now(), r.approvalOf ?? null, r.requestedBy ?? null, r.cascadeOf ?? null);
     return this.get(id)!;
   }
 

@@ -1,8 +1,8 @@
 import type { Statements } from "./statements.ts";
 import type { StacksRepository } from "../repositories.ts";
 import { RECORD_OUTCOME, outcomeArgs } from "../sql.ts";
-import type { StackRow } from "../types.ts";
-import { toStack, type Row } from "./rows.ts";
+import type { StackRead, StackRow } from "../types.ts";
+import { json, toStack, type Row } from "./rows.ts";
 
 /** Stack rows in SQLite, one per project/stack. */
 export class SqliteStacks implements StacksRepository {
@@ -36,5 +36,13 @@ export class SqliteStacks implements StacksRepository {
 
   resetFailures(name: string): void {
     this.db.prepare("UPDATE stacks SET failures = 0, retry_at = NULL WHERE name = ?").run(name);
+  }
+
+  recordOutputs(name: string, digest: string, resourceCount: number): void {
+    this.db.prepare("UPDATE stacks SET outputs_digest = ?, resource_count = ? WHERE name = ?").run(digest, resourceCount, name);
+  }
+
+  recordReads(name: string, reads: StackRead[]): void {
+    this.db.prepare("UPDATE stacks SET reads = ? WHERE name = ?").run(json(reads), name);
   }
 }

@@ -114,9 +114,17 @@ describe("affectedStacks", () => {
     const settings = SettingsSchema.parse({
       stacks: { "net/dev": { watch: ["shared/**"] }, "root/*": { dependsOn: ["net/dev"] } },
     });
-    // root/* run again after net/dev only when its outputs change (a cascade), not for its files.
-    expect([...affectedStacks(entries, settings, ["shared/vpc.json"])].sort()).toEqual(["net/dev"]);
+    // shared/ lies in the root project, so its stacks are affected as well.
+    expect([...affectedStacks(entries, settings, ["shared/vpc.json"])].sort()).toEqual(["net/dev", "root/dev", "root/prod"]);
+    // A file of net alone: root/* run again after it only when its outputs change (a cascade).
+    expect([...affectedStacks(entries, settings, ["net/index.ts"])]).toEqual(["net/dev"]);
     expect([...affectedStacks(entries, settings, ["lib/util.ts"])].sort()).toEqual(["root/dev", "root/prod"]);
+  });
+
+  it("a program outside its project (main: ../infra/) affects the project's stacks", () => {
+    const layered = [{ ...entry("network", "dev", "network", "network/Pulumi.dev.yaml"), programDir: "infra" }, entry("app", "dev", "app", "app/Pulumi.dev.yaml")];
+    expect([...affectedStacks(layered, defaultSettings(), ["infra/index.ts"])]).toEqual(["network/dev"]);
+    expect([...affectedStacks(layered, defaultSettings(), ["network/Pulumi.dev.yaml"])]).toEqual(["network/dev"]);
   });
 
   it("a change to a policy pack affects exactly the stacks that pack judges", () => {

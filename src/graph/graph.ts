@@ -20,7 +20,7 @@ export interface StackGraph {
   edges: Edge[];
   /** Each cycle as a path that returns to its start (a -> b -> a), in the order the edges run. */
   cycles: string[][];
-  /** Every stack, dependencies before dependents; stacks in a cycle last. */
+  /** Every stack, dependencies before dependents; stacks in a cycle, and those waiting on one, last. */
   order: string[];
 }
 
@@ -142,7 +142,7 @@ function closedPath(component: string[], out: Map<string, string[]>): string[] {
   return [...component, component[0]!];
 }
 
-/** Dependencies before dependents (Kahn's order, by name among equals); cycle members after the rest. */
+/** Dependencies before dependents (Kahn's order, by name among equals); cycles and what waits on them after the rest. */
 function graphOrder(stacks: string[], edges: Edge[], cycles: string[][]): string[] {
   const inCycle = new Set(cycles.flat());
   const waiting = new Map(stacks.map((s) => [s, new Set(edges.filter((e) => e.stack === s).map((e) => e.dependsOn))]));

@@ -219,6 +219,7 @@ describe("a service on a repository with a token in its URL", () => {
       "GET /api/stacks/:project/:stack/drift": ["read", 200],
       "GET /api/drift": ["read", 200],
       "GET /api/replicas": ["read", 200],
+      "GET /api/graph": ["read", 200],
       "GET /api/previews": ["read", 200],
       "GET /api/previews/:id": ["read", 404],
       "GET /api/runs": ["read", 200],

@@ -56,12 +56,13 @@ export const apiKeyParameter = apiKey
     : undefined;
 export const apiKeyValue = apiKey;
 
-// Layers: a stack may export an endpoint for others (`endpoint`), and read another stack's
-// through a StackReference (`upstream`: e.g. organization/network/dev), kept in SSM.
-export const endpoint = config.get("endpoint");
+// Layers: a stack may read another stack's endpoint through a StackReference (`upstream`:
+// e.g. organization/network/dev), kept in SSM, and exports an endpoint for the layers above
+// it: its own (`endpoint`), else the one it read.
 const upstream = config.get("upstream");
 export const upstreamEndpoint = upstream ? new pulumi.StackReference(upstream).requireOutput("endpoint").apply(String) : undefined;
 if (upstreamEndpoint) new Parameter("upstream-endpoint", { name: `/${prefix}/${stack}/upstream-endpoint`, value: upstreamEndpoint, description: "What the upstream stack exports" });
+export const endpoint = config.get("endpoint") ?? upstreamEndpoint;
 
 // A slow (or, with a very long pause, hung) provider call, for exercising time limits and stops.
 const pauseSeconds = config.getNumber("pauseSeconds");

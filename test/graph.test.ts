@@ -6,39 +6,29 @@ import path from "node:path";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GraphView } from "../src/graph/index.ts";
-import type { Run } from "../src/ledger/index.ts";
+import type { Run, StackStatus } from "../src/ledger/index.ts";
 import { cloud } from "./testkit/aws.ts";
 import { runStackd } from "./testkit/cli.ts";
 import { startEmulator, type Emulator } from "./testkit/emulator.ts";
+import { endpointConfig, layerFiles } from "./testkit/layers.ts";
 import { ADMIN_TOKEN, servedSampleRepo, settled, startService, waitFor, type TestService } from "./testkit/service.ts";
 
-const project = (name: string) =>
-  [
-    `name: ${name}`,
-    "runtime:",
-    "  name: nodejs",
-    "  options:",
-    "    typescript: true",
-    "main: ../infra/",
-    "config:",
-    `  ${name}:owner: platform-team`,
-    `  ${name}:costCenter: cc-1001`,
-    `  ${name}:retentionSeconds: "345600"`,
-    `  ${name}:namePrefix: layer-${name}`,
-    "",
-  ].join("\n");
-
-const networkConfig = (endpoint: string, owner = "platform-team") => `config:\n  network:endpoint: ${endpoint}\n  network:owner: ${owner}\n`;
+const networkConfig = (endpoint: string, owner = "platform-team") => endpointConfig("network", endpoint, owner);
 
 let emu: Emulator;
 let served: Awaited<ReturnType<typeof servedSampleRepo>>;
 let svc: TestService;
+let dataDir: string;
 let aws: ReturnType<typeof cloud>;
 
 const upstreamValue = async () =>
   (await aws.ssm.send(new GetParameterCommand({ Name: "/layer-app/dev/upstream-endpoint" }))).Parameter?.Value;
 const graph = async () => (await (await svc.api("/api/graph")).json()) as GraphView;
 const ok = (r: Run) => r.status === "succeeded";
+const stackStatus = async (name: string) => (await (await svc.api(`/api/stacks/${name}`)).json()) as StackStatus & { error?: string };
+const admin = { STACKD_API_TOKEN: ADMIN_TOKEN };
+/** Where the service's file backend keeps a stack's state. */
+const stateFile = (project: string, stack: string) => path.join(dataDir, "state", ".pulumi", "stacks", project, `${stack}.json`);
 
 /** Commits, pushes and tells the service; returns the new head. */
 async function change(files: Record<string, string>, message: string): Promise<string> {
@@ -54,17 +44,15 @@ beforeAll(async () => {
   emu = await startEmulator();
   aws = cloud(emu);
   served = await servedSampleRepo({
-    "network/Pulumi.yaml": project("network"),
-    "network/Pulumi.dev.yaml": networkConfig("vpc-1"),
-    "app/Pulumi.yaml": project("app"),
-    "app/Pulumi.dev.yaml": "config:\n  app:upstream: organization/network/dev\n",
+    ...layerFiles(["network", "app"], "vpc-1"),
     "stackd.yaml": 'stacks:\n  "*":\n    drift: "off"\n',
   });
   // Only the two layers: the sample's own stacks leave.
   served.repo.git("rm", "-q", "stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml");
   served.repo.git("commit", "-q", "-m", "layers only");
   served.push();
-  svc = await startService({ repo: served.url, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "stackd-graph-")), env: emu.env });
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stackd-graph-"));
+  svc = await startService({ repo: served.url, dataDir, env: emu.env });
 });
 
 afterAll(async () => {
@@ -138,5 +126,92 @@ describe("the stack graph", () => {
     const text = await runStackd(["graph", "--api", svc.url], { STACKD_API_TOKEN: ADMIN_TOKEN });
     expect(text.code).toBe(1);
     expect(text.stdout).toContain("Cycle: app/dev -> network/dev -> app/dev");
+  });
+
+  it("rollback to the first revision restores the old value and pins network; a commit that does not affect it keeps the pin; unpin resumes", async () => {
+    // Back to the settings both stacks were applied with: nothing to run, both at the new head.
+    served.repo.commit({ "stackd.yaml": 'stacks:\n  "*":\n    drift: "off"\n' }, "no declared dependency");
+    const head = served.push();
+    expect((await svc.pushWebhook(head)).status).toBe(202);
+    for (const name of ["network/dev", "app/dev"]) await waitFor(`${name} at the head`, async () => (await stackStatus(name)).appliedRevision === head);
+    expect(await upstreamValue()).toBe("vpc-2");
+    const first = svc.runs("network/dev").filter((r) => r.kind === "up" && ok(r)).at(-1)!.revision;
+    const refused = await runStackd(["rollback", "network/dev", "--to", "deadbeef", "--api", svc.url], admin);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`network/dev was never applied at deadbeef: it can be rolled back to a revision it was applied at (newest first: `);
+    expect(refused.stderr).toContain(first.slice(0, 12));
+
+    const rolled = await runStackd(["rollback", "network/dev", "--to", first.slice(0, 8), "--api", svc.url], admin);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toContain(`rolling network/dev back to ${first.slice(0, 12)}`);
+    await waitFor("the rollback", () => svc.runs("network/dev")[0]!.trigger === "rollback");
+    await settled(svc, 300_000);
+    const rollback = svc.runs("network/dev")[0]!;
+    expect(rollback).toMatchObject({ trigger: "rollback", revision: first, status: "succeeded", requestedBy: "tester" });
+    expect(await aws.bucketTags("layer-network-dev-data")).toMatchObject({ owner: "platform-team" });
+    // The old endpoint reaches app through the cascade.
+    expect(svc.runs("app/dev")[0]).toMatchObject({ trigger: "cascade", cascadeOf: rollback.id, status: "succeeded" });
+    expect(await upstreamValue()).toBe("vpc-1");
+    const pinned = await stackStatus("network/dev");
+    expect(pinned.conditions).toContain("Pinned");
+    expect(pinned.message).toBe(`Pinned: rolled back to ${first.slice(0, 12)} by tester`);
+    expect(pinned.appliedRevision).toBe(first);
+
+    // A commit to app alone: network stays where the rollback put it.
+    const appOnly = await change({ "app/Pulumi.dev.yaml": "config:\n  app:upstream: organization/network/dev\n  app:owner: app-team\n" }, "app: owner tag");
+    expect(svc.runs("app/dev").find((r) => r.revision === appOnly)?.status).toBe("succeeded");
+    expect(svc.runs("network/dev").some((r) => r.revision === appOnly)).toBe(false);
+    expect((await stackStatus("network/dev")).conditions).toContain("Pinned");
+    expect(await aws.bucketTags("layer-network-dev-data")).toMatchObject({ owner: "platform-team" });
+
+    const unpinned = await runStackd(["unpin", "network/dev", "--api", svc.url], admin);
+    expect(unpinned.code, unpinned.stderr).toBe(0);
+    expect(unpinned.stdout).toContain(`unpinned network/dev: it follows the branch again; reconciling at ${appOnly.slice(0, 12)}`);
+    await waitFor("network at the head", () => svc.runs("network/dev")[0]!.revision === appOnly);
+    await settled(svc, 300_000);
+    expect(svc.runs("network/dev")[0]).toMatchObject({ revision: appOnly, status: "succeeded", trigger: "api" });
+    expect(await aws.bucketTags("layer-network-dev-data")).toMatchObject({ owner: "network-team" });
+    expect(await upstreamValue()).toBe("vpc-2");
+    const following = await stackStatus("network/dev");
+    expect(following.conditions).toEqual(["Ready"]);
+    expect(following.sync).toBe("Synced");
+    expect((await runStackd(["unpin", "network/dev", "--api", svc.url], admin)).stderr).toContain("network/dev is not pinned: it follows the branch");
+  });
+
+  it("a removed stack file without prune leaves the stack Orphaned with its resources; with prune they are destroyed and the stack removed", async () => {
+    expect(fs.existsSync(stateFile("app", "dev"))).toBe(true);
+    const held = (await stackStatus("app/dev")).name;
+    expect(held).toBe("app/dev");
+    served.repo.git("rm", "-q", "app/Pulumi.dev.yaml");
+    served.repo.git("commit", "-q", "-m", "app/dev leaves");
+    const gone = served.push();
+    expect((await svc.pushWebhook(gone)).status).toBe(202);
+    const orphaned = await waitFor("app/dev orphaned", async () => {
+      const s = await stackStatus("app/dev");
+      return s.conditions.includes("Orphaned") && s;
+    });
+    await settled(svc, 300_000);
+    expect(orphaned.message).toMatch(/^Orphaned: Pulumi\.dev\.yaml left the branch at \S+; (\d+) resource\(s\) remain \(prune: true destroys them\)$/);
+    const count = Number(/; (\d+) resource/.exec(orphaned.message!)![1]);
+    expect(count).toBeGreaterThanOrEqual(4);
+    expect(svc.runs("app/dev").some((r) => r.revision === gone)).toBe(false);
+    expect(await aws.bucketExists("layer-app-dev-data")).toBe(true);
+    expect(await upstreamValue()).toBe("vpc-2");
+
+    const pruning = await change({ "stackd.yaml": 'stacks:\n  "*":\n    drift: "off"\n  app/*:\n    prune: true\n' }, "prune app stacks");
+    const destroy = svc.runs("app/dev")[0]!;
+    expect(destroy, destroy.error ?? "").toMatchObject({ kind: "destroy", trigger: "prune", status: "succeeded" });
+    // The bucket, the queue and the two parameters at least (the StackReference is read, not held).
+    expect(destroy.changes!.delete).toBeGreaterThanOrEqual(4);
+    // Destroyed from the program at the revision last applied, not the head (which no longer has it).
+    expect(destroy.revision).not.toBe(pruning);
+    expect(await aws.bucketExists("layer-app-dev-data")).toBe(false);
+    expect(await upstreamValue().catch((err: Error) => err.name)).toBe("ParameterNotFound");
+    expect(fs.existsSync(stateFile("app", "dev"))).toBe(false);
+    expect((await svc.api("/api/stacks/app/dev")).status).toBe(404);
+    const stacks = (await (await svc.api("/api/stacks")).json()) as { stacks: StackStatus[] };
+    expect(stacks.stacks.map((s) => s.name)).toEqual(["network/dev"]);
+    // Its runs stay in the ledger.
+    expect((await (await svc.api("/api/runs?stack=app/dev")).json()).runs.length).toBeGreaterThan(3);
   });
 });

@@ -232,6 +232,11 @@ describe("a service on a repository with a token in its URL", () => {
       "POST /api/gc": ["admin", 200],
       "POST /api/approvals/:runId": ["admin", 404],
       "POST /api/approvals/:runId/reject": ["admin", 404],
+      // Without a body a rollback names the missing revision; the stack is not pinned.
+      "POST /api/stacks/:name/rollback": ["admin", 400],
+      "POST /api/stacks/:project/:stack/rollback": ["admin", 400],
+      "POST /api/stacks/:name/unpin": ["admin", 409],
+      "POST /api/stacks/:project/:stack/unpin": ["admin", 409],
       // The dashboard: pages and their buttons answer with pages and redirects.
       "GET /assets/:name": ["public", 404],
       "GET /sign-in": ["public", 200],

@@ -68,6 +68,8 @@ export const StackSettingsSchema = z.strictObject({
   watch: z.array(z.string().min(1)).optional(),
   drift: DriftSchedule.optional(),
   remediate: z.enum(["off", "apply", "adopt"]).optional(),
+  /** Destroy the stack (then remove it) once its Pulumi.<stack>.yaml leaves the branch. */
+  prune: z.boolean().optional(),
   /** AWS roles stackd assumes for this stack's runs. */
   roles: z
     .strictObject({
@@ -98,6 +100,8 @@ export const SettingsSchema = z.strictObject({
   retention: z.strictObject({ runs: Duration.default(90 * 86_400_000), logs: Duration.default(30 * 86_400_000) }).default({ runs: 90 * 86_400_000, logs: 30 * 86_400_000 }),
   /** Time limits for every stack (stacks: keys override them per stack). */
   timeouts: TimeoutsSchema.default({}),
+  /** Destroy and remove stacks whose Pulumi.<stack>.yaml left the branch (stacks: keys override it per stack); off: they are reported Orphaned. */
+  prune: z.boolean().default(false),
   /** Paths (globs) whose change affects every stack. */
   watch: z.array(z.string().min(1)).default([]),
   /** Paths (globs) whose change affects no stack, even inside a project directory. */
@@ -135,6 +139,8 @@ export interface StackSettings {
   /** Cron expression, or "off". */
   drift: string;
   remediate: "off" | "apply" | "adopt";
+  /** Destroyed and removed once its stack file leaves the branch. */
+  prune: boolean;
   policyPacks: PolicyPackSetting[];
   roles: RoleSettings;
   timeouts: Timeouts;
@@ -177,6 +183,7 @@ export function settingsFor(settings: Settings, project: string, stack: string):
     watch: [],
     drift: DEFAULT_DRIFT_SCHEDULE,
     remediate: "off",
+    prune: settings.prune,
     policyPacks: [],
     roles: {},
     timeouts: { ...DEFAULT_TIMEOUTS, ...settings.timeouts },
@@ -188,6 +195,7 @@ export function settingsFor(settings: Settings, project: string, stack: string):
     if (s.watch) out.watch = [...out.watch, ...s.watch];
     if (s.drift) out.drift = s.drift;
     if (s.remediate) out.remediate = s.remediate;
+    if (s.prune !== undefined) out.prune = s.prune;
     if (s.policyPacks) out.policyPacks = [...out.policyPacks, ...s.policyPacks];
     if (s.roles) out.roles = { ...out.roles, ...s.roles };
     if (s.timeouts) out.timeouts = { ...out.timeouts, ...s.timeouts };

@@ -39,7 +39,7 @@ export function apiUrl(flags: { dataDir: string; api?: string }): ServiceEndpoin
 export async function callService<T>(api: ServiceEndpoint, route: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   let res: Response;
   try {
-    res = await fetch(`${api.url}${route}`, { ...init, headers: { ...(api.token ? { authorization: `Bearer ${api.token}` } : {}) } });
+    res = await fetch(`${api.url}${route}`, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...(api.token ? { authorization: `Bearer ${api.token}` } : {}) } });
   } catch (err) {
     throw new StackdError(`cannot reach the stackd service: ${(err as Error).message}`, { where: api.url });
   }
@@ -64,6 +64,8 @@ async function withLedger<T>(flags: { dataDir: string; database?: string }, fn: 
   }
 }
 
+/** A stack's name in an API route: project/stack maps onto the route's two segments. */
+const stackPath = (stack: string) => stack.split("/").map(encodeURIComponent).join("/");
 const short = (rev: string | null) => (rev ? rev.slice(0, 12) : "-");
 
 function table(rows: string[][]): string {
@@ -123,42 +125,55 @@ export async function runsCommand(flags: ReadFlags & { stack?: string; limit: st
   return 0;
 }
 
-/** `stackd approve RUN_ID`: applies a stored preview through the running service. */
-export async function approveCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
+/**
+ * Asks the running service to act: POSTs to `route`, prints what `said`
+ * makes of an `ok` answer, else the refusal. Exit 0 done, 1 refused (a
+ * conflict with the state), 2 otherwise.
+ */
+async function ask<T extends { error?: string }>(
+  flags: { dataDir: string; api?: string },
+  route: string,
+  o: { ok: number; what: string; body?: unknown },
+  said: (body: T) => string,
+): Promise<number> {
   const api = apiUrl(flags);
   if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
-  const res = await callService<{ id?: string; error?: string; approvedPlan?: string | null }>(api, `/api/approvals/${encodeURIComponent(runId)}`, { method: "POST" });
-  if (res.status === 202) {
-    const plan = res.body.approvedPlan ? ` (plan sha256:${res.body.approvedPlan})` : "";
-    writeOut(`approved ${runId}${plan}: applying exactly that plan as ${res.body.id}\n`);
+  const init: RequestInit = o.body === undefined ? { method: "POST" } : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(o.body) };
+  const res = await callService<T>(api, route, init);
+  if (res.status === o.ok) {
+    writeOut(`${said(res.body)}\n`);
     return 0;
   }
-  process.stderr.write(`stackd: approval refused (${res.status}): ${res.body.error}\n`);
+  process.stderr.write(`stackd: ${o.what} refused (${res.status}): ${res.body.error}\n`);
   return res.status === 409 ? 1 : 2;
 }
+
+type RunAnswer = { id?: string; revision?: string; kind?: string; status?: string; approvedPlan?: string | null; error?: string };
+
+/** `stackd approve RUN_ID`: applies a stored preview through the running service. */
+export const approveCommand = (runId: string, flags: { dataDir: string; api?: string }) =>
+  ask<RunAnswer>(flags, `/api/approvals/${encodeURIComponent(runId)}`, { ok: 202, what: "approval" }, (b) => {
+    const plan = b.approvedPlan ? ` (plan sha256:${b.approvedPlan})` : "";
+    return `approved ${runId}${plan}: applying exactly that plan as ${b.id}`;
+  });
 
 /** `stackd reject RUN_ID`: refuses a stored preview's plan through the running service. */
-export async function rejectCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
-  const api = apiUrl(flags);
-  if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
-  const res = await callService<{ error?: string }>(api, `/api/approvals/${encodeURIComponent(runId)}/reject`, { method: "POST" });
-  if (res.status === 200) {
-    writeOut(`rejected ${runId}: its plan will not be applied\n`);
-    return 0;
-  }
-  process.stderr.write(`stackd: rejection refused (${res.status}): ${res.body.error}\n`);
-  return res.status === 409 ? 1 : 2;
-}
+export const rejectCommand = (runId: string, flags: { dataDir: string; api?: string }) =>
+  ask<RunAnswer>(flags, `/api/approvals/${encodeURIComponent(runId)}/reject`, { ok: 200, what: "rejection" }, () => `rejected ${runId}: its plan will not be applied`);
+
+/** `stackd rollback STACK --to REV`: applies the stack at an earlier applied revision and pins it, through the service. */
+export const rollbackCommand = (stack: string, flags: { dataDir: string; api?: string; to: string }) =>
+  ask<RunAnswer>(flags, `/api/stacks/${stackPath(stack)}/rollback`, { ok: 202, what: "rollback", body: { to: flags.to } }, (b) => {
+    const what = b.kind === "preview" ? "previewing (a manual stack: approve the preview to apply it)" : "applying";
+    return `rolling ${stack} back to ${short(b.revision ?? flags.to)} as ${b.id}: ${what}; pinned until \`stackd unpin ${stack}\` or a new commit that affects it`;
+  });
+
+/** `stackd unpin STACK`: the stack follows the branch again, reconciled at the head. */
+export const unpinCommand = (stack: string, flags: { dataDir: string; api?: string }) =>
+  ask<RunAnswer>(flags, `/api/stacks/${stackPath(stack)}/unpin`, { ok: 202, what: "unpin" }, (b) => `unpinned ${stack}: it follows the branch again; reconciling at ${short(b.revision ?? "")} as ${b.id}`);
 
 /** `stackd cancel RUN_ID`: stops a queued or running run through the service. */
-export async function cancelCommand(runId: string, flags: { dataDir: string; api?: string }): Promise<number> {
-  const api = apiUrl(flags);
-  if (!api) throw new StackdError("no running stackd service found: pass --api <url> or run `stackd serve` with this data dir", { kind: "config" });
-  const res = await callService<{ status?: string; error?: string }>(api, `/api/runs/${encodeURIComponent(runId)}/cancel`, { method: "POST" });
-  if (res.status === 202) {
-    writeOut(res.body.status === "cancelled" ? `cancelled ${runId} before it started\n` : `cancelling ${runId}: its engine is being interrupted\n`);
-    return 0;
-  }
-  process.stderr.write(`stackd: cancel refused (${res.status}): ${res.body.error}\n`);
-  return res.status === 409 ? 1 : 2;
-}
+export const cancelCommand = (runId: string, flags: { dataDir: string; api?: string }) =>
+  ask<RunAnswer>(flags, `/api/runs/${encodeURIComponent(runId)}/cancel`, { ok: 202, what: "cancel" }, (b) =>
+    b.status === "cancelled" ? `cancelled ${runId} before it started` : `cancelling ${runId}: its engine is being interrupted`,
+  );

@@ -173,6 +173,23 @@ export function buildProgram(): Command {
     .action(action(async (runId, opts) => (await ledgerCommands()).rejectCommand(runId, opts)));
 
   program
+    .command("rollback")
+    .description("apply a stack at an earlier revision it was applied at, and pin it there so following the branch does not undo it")
+    .argument("<stack>", "the stack (project/stack)")
+    .requiredOption("--to <revision>", "the applied revision to go back to (a commit sha, at least 4 digits)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
+    .action(action(async (stack, opts) => (await ledgerCommands()).rollbackCommand(stack, opts)));
+
+  program
+    .command("unpin")
+    .description("end a rollback's pin: the stack follows the branch again and is reconciled at its head")
+    .argument("<stack>", "the stack (project/stack)")
+    .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
+    .option("--api <url>", "the service's URL (default: the one recorded in the data dir)")
+    .action(action(async (stack, opts) => (await ledgerCommands()).unpinCommand(stack, opts)));
+
+  program
     .command("migrate")
     .description("bring the ledger's schema up to this stackd's, then exit (serve does it on start, once across replicas)")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())

@@ -10,7 +10,7 @@ const signalsQueue = (replica: string) => `stackd-replica-${replica}`;
 export const Dispatch = z.object({
   runId: z.string(),
   stack: z.string(),
-  mode: z.enum(["apply", "preview", "up", "drift", "adopt"]),
+  mode: z.enum(["apply", "preview", "up", "drift", "adopt", "destroy", "destroy-preview"]),
   refresh: z.boolean(),
   dependsOn: z.array(z.string()),
 });

@@ -3,6 +3,7 @@
 import type { ResourceChange } from "../report/index.ts";
 import type {
   DriftRecord,
+  Pin,
   PreviewRecord,
   PreviewStatus,
   Run,
@@ -60,6 +61,12 @@ export interface StacksRepository {
   recordOutputs(name: string, digest: string, resourceCount: number): void;
   /** The stacks a stack reads through StackReference (its inferred dependencies). */
   recordReads(name: string, reads: StackRead[]): void;
+  /** Pins a stack at an earlier revision (a rollback), or with null follows the branch again. */
+  pin(name: string, pin: Pin | null): void;
+  /** Notes that the stack's file left the branch (kept from the first time it was seen gone); upsert clears it. */
+  markOrphaned(name: string, at: string): void;
+  /** Forgets a stack that was destroyed and removed (its runs stay in the ledger). */
+  remove(name: string): void;
 }
 
 /** Drift checks and drift episodes as stored; drift/ decides what a check means. */

@@ -2,7 +2,7 @@ import type { Ledger } from "./repositories.ts";
 import type { Run, StackRow } from "./types.ts";
 
 /** What a stack needs or is doing, as Argo CD-style conditions. */
-export type Condition = "Ready" | "Reconciling" | "Failing" | "Stalled" | "AwaitingApproval";
+export type Condition = "Ready" | "Reconciling" | "Failing" | "Stalled" | "AwaitingApproval" | "Pinned" | "Orphaned";
 
 /** A stack as people see it: sync, health, conditions, last run. */
 export interface StackStatus {
@@ -43,7 +43,9 @@ export function deriveStatus(
   if (row.failures >= STALL_AFTER) conditions.push("Stalled");
   else if (row.failures > 0) conditions.push("Failing");
   if (recent.some((r) => r.status === "awaiting_approval")) conditions.push("AwaitingApproval");
-  if (conditions.length === 0 && row.lastResult === "succeeded") conditions.push("Ready");
+  if (conditions.length === 0 && row.lastResult === "succeeded" && !row.orphanedAt) conditions.push("Ready");
+  if (row.pinned) conditions.push("Pinned");
+  if (row.orphanedAt) conditions.push("Orphaned");
   const health = !drift ? "Unknown" : drift.drifted ? "Drifted" : "InSync";
   // The streak's first failure says what went wrong; later ones mostly repeat it.
   const streak = recent.filter((r) => r.status === "failed" && r.kind !== "refresh").slice(0, row.failures);
@@ -61,11 +63,21 @@ export function deriveStatus(
     retryAt: row.retryAt,
     conditions,
     reason,
-    message: reason ? `${conditions.includes("Stalled") ? "Stalled" : "Failing"}: ${reason}${row.retryAt ? `, retry ${row.failures + 1} at ${row.retryAt}` : ""}` : null,
+    message: reason ? `${conditions.includes("Stalled") ? "Stalled" : "Failing"}: ${reason}${row.retryAt ? `, retry ${row.failures + 1} at ${row.retryAt}` : ""}` : standing(row),
     health,
     lastDriftCheck: drift?.checkedAt ?? null,
     lastRun: recent[0] ?? null,
   };
+}
+
+/** What a stack that is not failing is held by, in words: a rollback's pin, or a stack file gone from the branch. */
+function standing(row: StackRow): string | null {
+  if (row.orphanedAt) {
+    const left = row.resourceCount === null ? "its resources remain" : `${row.resourceCount} resource(s) remain`;
+    return `Orphaned: Pulumi.${row.stack}.yaml left the branch at ${row.orphanedAt}; ${left} (prune: true destroys them)`;
+  }
+  if (row.pinned) return `Pinned: rolled back to ${row.pinned.revision.slice(0, 12)} by ${row.pinned.by}`;
+  return null;
 }
 
 /**

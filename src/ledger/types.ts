@@ -3,7 +3,7 @@ import type { ChangeCounts, PolicyViolation, Report, ResourceChange, UsedPlugin 
 /** What a run does to its stack. */
 export type RunKind = "preview" | "up" | "refresh" | "destroy";
 /** What started a run. */
-export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry" | "cascade";
+export type Trigger = "poll" | "webhook" | "api" | "schedule" | "retry" | "cascade" | "rollback" | "prune";
 /** Where a run is in its life. */
 export type RunStatus =
   | "queued"
@@ -77,6 +77,20 @@ export interface StackRow {
   outputsDigest: string | null;
   /** How many resources the stack held after its last up. */
   resourceCount: number | null;
+  /** Set by a rollback: the stack stays at that revision until unpinned or a new commit affects it. */
+  pinned: Pin | null;
+  /** When the stack's Pulumi.<stack>.yaml was found gone from the branch (null while it is there). */
+  orphanedAt: string | null;
+}
+
+/** A stack held at an earlier applied revision by a rollback. */
+export interface Pin {
+  revision: string;
+  /** Who rolled it back (the API token's name). */
+  by: string;
+  at: string;
+  /** The branch head when it was pinned: a later commit that affects the stack ends the pin. */
+  head: string;
 }
 
 /** One stack another reads through StackReference, as learned from a run's engine events. */

@@ -43,8 +43,12 @@ export interface OperationResult {
   references: string[];
 }
 
-/** preview and up as usual; drift-check is a read-only refresh preview; refresh writes the cloud's values into the state. */
-export type Operation = "preview" | "up" | "drift-check" | "refresh";
+/**
+ * preview and up as usual; drift-check is a read-only refresh preview;
+ * refresh writes the cloud's values into the state; destroy deletes every
+ * resource the state holds, and destroy-preview shows what it would delete.
+ */
+export type Operation = "preview" | "up" | "drift-check" | "refresh" | "destroy" | "destroy-preview";
 
 /** After an interrupt, how long the engine may take to stop cleanly before its processes are ended. */
 export const KILL_GRACE_MS = 10_000;
@@ -120,7 +124,7 @@ export async function stateCheckpoint(target: StackTarget): Promise<string> {
 export async function runOperation(target: StackTarget, op: Operation, opts: OperationOptions = {}): Promise<OperationResult> {
   // Read-only operations are repeated when the event stream lost an event, so
   // a plan or drift report never silently misses a resource.
-  const attempts = op === "preview" || op === "drift-check" ? 3 : 1;
+  const attempts = op === "preview" || op === "drift-check" || op === "destroy-preview" ? 3 : 1;
   let result: OperationResult;
   let lost = 0;
   for (let attempt = 1; ; attempt++) {
@@ -173,6 +177,8 @@ async function runOnce(target: StackTarget, op: Operation, opts: OperationOption
       const packs = { policyPacks: target.policyPacks, policyPackConfigs: target.policyPackConfigs };
       if (op === "preview") await stack.preview({ ...common, ...packs, refresh: opts.refresh, plan: opts.savePlan });
       else if (op === "drift-check") await stack.previewRefresh(common);
+      else if (op === "destroy") await stack.destroy(common);
+      else if (op === "destroy-preview") await stack.destroy({ ...common, previewOnly: true });
       else await stack.refresh(common);
     }
     const result = { ok: true, resources: recorder.resources(), policy: recorder.policy, changes: recorder.counts(), log: log.join(""), references: [...recorder.references] };
@@ -210,6 +216,11 @@ export async function stackOutputs(target: StackTarget): Promise<{ digest: strin
     (r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"),
   ).length;
   return { digest: createHash("sha256").update(JSON.stringify(values)).digest("hex"), resources };
+}
+
+/** Removes a stack, which must hold no resources any more, from its backend (`pulumi stack rm`). */
+export async function removeStack(target: StackTarget): Promise<void> {
+  await (await workspace(target)).removeStack(target.stack);
 }
 
 /** Whether the stack exists in its backend (without creating it). */

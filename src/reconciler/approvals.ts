@@ -1,6 +1,7 @@
 import type { Run } from "../ledger/index.ts";
 import { StackdError } from "../support/index.ts";
 import type { ServiceContext } from "./context.ts";
+import type { Prunes } from "./prunes.ts";
 import type { RunFactory } from "./run-factory.ts";
 
 const notFound = (message: string) => new StackdError(message, { kind: "not-found" });
@@ -16,11 +17,13 @@ const conflict = (message: string) => new StackdError(message, { kind: "conflict
 export class Approvals {
   private readonly ctx: ServiceContext;
   private readonly runs: RunFactory;
+  private readonly prunes: Prunes;
   private readonly sync: () => Promise<unknown>;
 
-  constructor(ctx: ServiceContext, runs: RunFactory, sync: () => Promise<unknown>) {
+  constructor(ctx: ServiceContext, runs: RunFactory, prunes: Prunes, sync: () => Promise<unknown>) {
     this.ctx = ctx;
     this.runs = runs;
+    this.prunes = prunes;
     this.sync = sync;
   }
 
@@ -33,7 +36,19 @@ export class Approvals {
     await this.sync().catch(() => {});
     const current = (await ledger.runs.get(runId))!;
     const head = this.ctx.head();
-    if (head && head.revision !== run.revision) {
+    if (run.trigger === "prune") {
+      // A prune's preview is of a stack the branch no longer declares: its destroy is bound to the state it saw.
+      await ledger.approvals.approve(runId, by);
+      return this.prunes.approved(current, by);
+    }
+    if (run.trigger === "rollback") {
+      // A rollback's preview is not of the head: it holds while the stack stays pinned at its revision.
+      const pin = (await ledger.stacks.get(run.stack))?.pinned;
+      if (pin?.revision !== run.revision) {
+        if (current.status === "awaiting_approval") await ledger.approvals.supersede(runId, "the stack is no longer pinned at this revision");
+        throw conflict(`${run.stack} is no longer pinned at ${run.revision.slice(0, 12)}: this rollback's preview no longer applies`);
+      }
+    } else if (head && head.revision !== run.revision) {
       if (current.status === "awaiting_approval") await ledger.approvals.supersede(runId, `a newer commit ${head.revision.slice(0, 12)} arrived`);
       throw conflict(`a newer commit ${head.revision.slice(0, 12)} arrived after this preview of ${run.revision.slice(0, 12)}; approve its preview instead`);
     }
@@ -41,7 +56,7 @@ export class Approvals {
     if (!entry) throw conflict(`${run.stack} no longer exists at the branch head`);
     await ledger.approvals.approve(runId, by);
     // A remediation preview refreshed first; its approved up must too.
-    return this.runs.enqueue(entry, run.revision, "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule", requestedBy: by });
+    return this.runs.enqueue(entry, run.revision, run.trigger === "rollback" ? "rollback" : "api", { mode: "up", approvalOf: runId, refresh: run.trigger === "schedule", requestedBy: by });
   }
 
   /** Refuses a preview's plan for good: the stack waits for a new commit (or a reconcile) to preview again. */

@@ -27,7 +27,7 @@ export class Cascades {
   }
 
   async afterRun(job: StackJob, status: string, out: StackOutcome, before: StackRow): Promise<void> {
-    if (job.mode === "drift") return;
+    if (job.mode === "drift" || job.mode === "destroy" || job.mode === "destroy-preview") return;
     const { ledger, log } = this.ctx;
     const learned = await this.graphs.learn(job, out.references ?? [], status === "succeeded");
     if (learned.length > 0) log.info({ run: job.runId, stack: job.stack, reads: learned }, "dependency learned from a StackReference");

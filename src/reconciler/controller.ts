@@ -18,11 +18,13 @@ import { collectGarbage, revisionsInUse, type GcReport } from "./garbage.ts";
 import { HeadTracker } from "./head-tracker.ts";
 import type { Logger } from "./logger.ts";
 import { Planner } from "./planner.ts";
+import { Prunes } from "./prunes.ts";
 import { PullRequestPreviews, type PullRequest } from "./pull-requests.ts";
 import { WorkQueue, type Job } from "./queue.ts";
 import { Recovery } from "./recovery.ts";
 import { Remediation } from "./remediation.ts";
 import { RetryPolicy } from "./retry-policy.ts";
+import { Rollbacks, followedRevision } from "./rollbacks.ts";
 import { RunFactory } from "./run-factory.ts";
 import { SharedQueue } from "./shared-queue.ts";
 import { Cascades } from "./cascades.ts";
@@ -62,6 +64,7 @@ export class Controller {
   private readonly recovery: Recovery;
   private readonly runs: RunFactory;
   private readonly graphs: StackGraphs;
+  private readonly rollbacks: Rollbacks;
   private readonly pullRequests: PullRequestPreviews;
   private readonly scheduler: DriftScheduler;
   /** With a PostgreSQL ledger: this replica's membership, and the queue it shares. */
@@ -129,8 +132,10 @@ export class Controller {
     this.retries = new RetryPolicy(ctx, this.runs);
     const cascades = new Cascades(ctx, { graphs: this.graphs, runs: this.runs, heads: this.heads });
     const executor = new Executor(ctx, { heads: this.heads, retries: this.retries, remediation: new Remediation(ctx, this.runs), runs: this.runs, cascades });
-    this.planner = new Planner(ctx, this.runs);
-    this.approvals = new Approvals(ctx, this.runs, () => this.sync("api"));
+    const prunes = new Prunes(ctx, this.runs);
+    this.planner = new Planner(ctx, this.runs, prunes);
+    this.rollbacks = new Rollbacks(ctx, { runs: this.runs, heads: this.heads });
+    this.approvals = new Approvals(ctx, this.runs, prunes, () => this.sync("api"));
     this.recovery = new Recovery(ctx);
     this.shared = this.cluster ? new SharedQueue(ctx, this.cluster, { executor, heads: this.heads, recovery: this.recovery }) : null;
     this.scheduler = new DriftScheduler((stacks, tick) => void this.onDriftTick(stacks, tick));
@@ -299,8 +304,8 @@ export class Controller {
   }
 
   /**
-   * A manual reconcile (or retry) of one stack at the branch head, fetched
-   * first. A name the head does not declare is answered at once, without a
+   * A manual reconcile (or retry) of one stack at the branch head (a pinned
+   * stack at its pin), fetched first. A name the head does not declare is answered at once, without a
    * fetch: unknown names cost nothing.
    */
   async reconcileStack(name: string, by?: string): Promise<Run> {
@@ -311,7 +316,20 @@ export class Controller {
     const head = this.heads.head;
     if (!entry || !head) throw unknown();
     await this.ledger.stacks.resetFailures(nameOf(entry));
-    return this.runs.enqueue(entry, head.revision, "api", { requestedBy: by });
+    // A pinned stack is reconciled where its rollback put it.
+    return this.runs.enqueue(entry, followedRevision(await this.ledger.stacks.get(nameOf(entry)), head), "api", { requestedBy: by });
+  }
+
+  /** Applies a stack at an earlier applied revision and pins it there (see Rollbacks); `by` is recorded. */
+  async rollback(name: string, to: string, by: string): Promise<Run> {
+    await this.sync("api").catch(() => {});
+    return this.rollbacks.rollback(name, to, by);
+  }
+
+  /** Ends a rollback's pin and reconciles the stack at the branch head. */
+  async unpin(name: string, by: string): Promise<Run> {
+    const stack = await this.rollbacks.unpin(name, by);
+    return this.reconcileStack(stack, by);
   }
 
   /** Stops a queued or running run, recorded `cancelled` with who asked (see cancelRun). */

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { Settings } from "../catalog/index.ts";
 import type { RunCheckout } from "../source/index.ts";
 import { messageOf } from "../support/index.ts";
 import type { AbortReason, ServiceContext, StackJob } from "./context.ts";
@@ -9,6 +10,7 @@ import { sweepEngineTemp } from "./garbage.ts";
 import { notifyRun } from "./notices.ts";
 import type { Remediation } from "./remediation.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
+import { followedRevision } from "./rollbacks.ts";
 import type { RunFactory } from "./run-factory.ts";
 import { brokerCredentials, runStack, type RunOptions } from "./stack-run.ts";
 
@@ -42,9 +44,14 @@ export class Executor {
    * A manual stack's preview saves its update plan; an approved up applies
    * exactly the plan its preview saved, made against the state it recorded.
    */
-  private async planOptions(job: StackJob): Promise<Pick<RunOptions, "savePlan" | "approvedPlan">> {
+  private async planOptions(job: StackJob): Promise<Pick<RunOptions, "savePlan" | "approvedPlan" | "approvedCheckpoint">> {
     const { ledger, opts } = this.ctx;
     if (job.mode === "preview") return { savePlan: planFile(opts.dataDir, job.runId) };
+    if (job.mode === "destroy") {
+      // A manual stack's prune destroys only from the state its preview was made against.
+      const approvedDestroy = await ledger.runs.get((await ledger.runs.get(job.runId))?.approvalOf ?? "");
+      return approvedDestroy?.checkpoint ? { approvedCheckpoint: approvedDestroy.checkpoint } : {};
+    }
     const approved = job.mode === "up" ? await ledger.runs.get((await ledger.runs.get(job.runId))?.approvalOf ?? "") : undefined;
     if (!approved?.planDigest || !approved.checkpoint) return {};
     const file = planFile(opts.dataDir, approved.id);
@@ -109,7 +116,9 @@ export class Executor {
       });
       if (out.plan && job.mode === "preview" && this.ctx.plans) await this.ctx.plans.keep(job.runId, fs.readFileSync(planFile(this.ctx.opts.dataDir, job.runId), "utf8"));
       if (out.replan && !reason) await this.previewAgain(job);
-      if (job.mode === "drift") {
+      if (job.mode === "destroy" || job.mode === "destroy-preview") {
+        await this.afterPrune(job, status, out.error ?? null, settings);
+      } else if (job.mode === "drift") {
         // A drift check reads: it changes neither the applied revision nor the failure streak.
         if (status === "succeeded") await this.remediation.afterCheck(job, settings, out.resources);
         else if (status === "failed") notifyRun(this.ctx, settings, job, "run.failed", `drift check failed: ${out.error}`, { error: out.error });
@@ -139,11 +148,29 @@ export class Executor {
     }
   }
 
-  /** An approved plan that no longer holds is replaced by a new preview awaiting approval, at the head. */
+  /**
+   * A destroyed stack is removed from the ledger's stacks (its runs stay);
+   * a destroy whose approved state moved is previewed again.
+   */
+  private async afterPrune(job: StackJob, status: string, error: string | null, settings: Settings): Promise<void> {
+    const { ledger, log } = this.ctx;
+    if (job.mode === "destroy" && status === "succeeded") {
+      await ledger.stacks.remove(job.stack);
+      log.info({ run: job.runId, stack: job.stack }, "pruned: destroyed and removed");
+    } else if (status === "failed") {
+      notifyRun(this.ctx, settings, job, "run.failed", `prune failed: ${error}`, { error });
+    }
+  }
+
+  /** An approved plan that no longer holds is replaced by a new preview awaiting approval, at the head (a pinned stack's pin). */
   private async previewAgain(job: StackJob): Promise<void> {
+    if (job.mode === "destroy") {
+      await this.runs.enqueue(job.entry, job.revision, "prune", { mode: "destroy-preview" });
+      return;
+    }
     const head = this.ctx.head();
     const entry = this.heads.find(job.stack);
     if (!head || !entry) return;
-    await this.runs.enqueue(entry, head.revision, "retry", { mode: "preview" });
+    await this.runs.enqueue(entry, followedRevision(await this.ctx.ledger.stacks.get(job.stack), head), job.trigger === "rollback" ? "rollback" : "retry", { mode: "preview" });
   }
 }

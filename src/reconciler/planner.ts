@@ -2,6 +2,7 @@ import type { StackEntry } from "../catalog/index.ts";
 import type { Run, Trigger } from "../ledger/index.ts";
 import { affectedStacks } from "./affected.ts";
 import { nameOf, type Head, type ServiceContext } from "./context.ts";
+import type { Prunes } from "./prunes.ts";
 import type { RunFactory } from "./run-factory.ts";
 
 /** Runs whose revision counts as handled: a new run for the same revision is not queued. */
@@ -11,15 +12,18 @@ const SETTLED = new Set(["queued", "running", "succeeded", "failed", "blocked", 
  * What a commit asks for: a run of every stack the head affects (compared
  * with each stack's applied revision) that has not been handled at this
  * revision; unaffected stacks are marked as at the head; commits in between
- * that touched a stack are recorded as skipped.
+ * that touched a stack are recorded as skipped. Stacks the head no longer
+ * declares are left to Prunes.
  */
 export class Planner {
   private readonly ctx: ServiceContext;
   private readonly runs: RunFactory;
+  private readonly prunes: Prunes;
 
-  constructor(ctx: ServiceContext, runs: RunFactory) {
+  constructor(ctx: ServiceContext, runs: RunFactory, prunes: Prunes) {
     this.ctx = ctx;
     this.runs = runs;
+    this.prunes = prunes;
   }
 
   /** Queues the head's runs; returns the stacks it queued. */
@@ -31,6 +35,14 @@ export class Planner {
     const byBase = new Map<string, StackEntry[]>();
     for (const e of entries) {
       const row = (await ledger.stacks.get(nameOf(e)))!;
+      if (row.pinned) {
+        // A rolled-back stack stays where it was put until a commit since then affects it.
+        if (!(await this.pinEnds(e, row.pinned.head, revision))) continue;
+        await ledger.stacks.pin(nameOf(e), null);
+        this.ctx.log.info({ stack: nameOf(e), was: row.pinned.revision, revision }, "a new commit affects a pinned stack: it follows the branch again");
+        if (!(await this.handled(nameOf(e), revision))) todo.push(e);
+        continue;
+      }
       if (row.appliedRevision === revision || (await this.handled(nameOf(e), revision))) continue;
       if (!row.appliedRevision) todo.push(e);
       else byBase.set(row.appliedRevision, [...(byBase.get(row.appliedRevision) ?? []), e]);
@@ -54,7 +66,18 @@ export class Planner {
       const base = (await ledger.stacks.get(nameOf(e)))!.appliedRevision;
       if (base) await this.recordSkipped(e, base, run);
     }
-    return todo.map(nameOf);
+    const pruned = await this.prunes.plan(head);
+    return [...todo.map(nameOf), ...pruned];
+  }
+
+  /** Whether the commits since a stack was pinned (at head `since`) affect it; a lost revision counts as affecting. */
+  private async pinEnds(entry: StackEntry, since: string, revision: string): Promise<boolean> {
+    if (since === revision) return false;
+    try {
+      return affectedStacks(this.ctx.entries(), this.ctx.settings(), await this.ctx.source.changedPaths(since, revision)).has(nameOf(entry));
+    } catch {
+      return true;
+    }
   }
 
   private async handled(stack: string, revision: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { STALL_AFTER } from "../ledger/index.ts";
 import { nameOf, type ServiceContext } from "./context.ts";
+import { followedRevision } from "./rollbacks.ts";
 import type { RunFactory } from "./run-factory.ts";
 
 const MAX_BACKOFF_MS = 3_600_000;
@@ -27,7 +28,7 @@ export class RetryPolicy {
     if (failures >= STALL_AFTER) this.ctx.log.warn({ stack, failures }, "stack stalled");
   }
 
-  /** Failed stacks whose backoff has passed run again at the head. */
+  /** Failed stacks whose backoff has passed run again at the head (a pinned stack at its pin). */
   async retryDue(): Promise<void> {
     const head = this.ctx.head();
     if (!head) return;
@@ -35,7 +36,7 @@ export class RetryPolicy {
     for (const e of this.ctx.entries()) {
       const row = await this.ctx.ledger.stacks.get(nameOf(e));
       if (!row?.retryAt || Date.parse(row.retryAt) > now || (await this.ctx.busy(row.name))) continue;
-      await this.runs.enqueue(e, head.revision, "retry");
+      await this.runs.enqueue(e, followedRevision(row, head), "retry");
     }
   }
 }

@@ -41,13 +41,15 @@ export class RunFactory {
     const { ledger, events, log } = this.ctx;
     const s = settingsFor(this.ctx.settings(), entry.project, entry.stack);
     const mode: RunMode = o.mode ?? (s.apply === "manual" ? "preview" : "apply");
-    const kind: RunKind = mode === "preview" ? "preview" : mode === "drift" || mode === "adopt" ? "refresh" : "up";
+    const kind: RunKind = mode === "preview" || mode === "destroy-preview" ? "preview" : mode === "drift" || mode === "adopt" ? "refresh" : mode === "destroy" ? "destroy" : "up";
+    // A drift check reads; a stack being destroyed has left the graph: neither waits on other stacks.
+    const standalone = mode === "drift" || mode === "destroy" || mode === "destroy-preview";
     const name = nameOf(entry);
     if (mode === "apply" || mode === "preview") {
       for (const r of await ledger.approvals.pending(name)) await ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
     }
     const graph = await this.graphs.current();
-    const cycle = mode === "drift" ? undefined : cycleOf(graph, name);
+    const cycle = standalone ? undefined : cycleOf(graph, name);
     const run = await ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy, cascadeOf: o.cascadeOf, status: cycle ? "failed" : "queued" });
     if (cycle) {
       const error = describeCycle(graph, cycle);
@@ -62,7 +64,7 @@ export class RunFactory {
       stack: name,
       // Drift checks coalesce among themselves, never with the runs that change the stack.
       key: mode === "drift" ? `${name}#drift` : name,
-      dependsOn: mode === "drift" ? [] : dependenciesOf(graph, name),
+      dependsOn: standalone ? [] : dependenciesOf(graph, name),
       runId: run.id,
       entry,
       revision,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +11,7 @@ import {
   planDifference,
   planViolation,
   recoverStack,
+  removeStack,
   runOperation,
   stackOutputs,
   stackExists,
@@ -54,8 +56,10 @@ export interface RunContext {
  * up: up directly (an approved preview).
  * drift: a read-only refresh preview (status "drifted" or "in-sync").
  * adopt: refresh the cloud's values into the state, then preview what the code would change back.
+ * destroy: delete every resource of the stack, then remove the stack (a prune).
+ * destroy-preview: show what destroy would delete (status "previewed"), for an approval.
  */
-export type RunMode = "apply" | "preview" | "up" | "drift" | "adopt";
+export type RunMode = "apply" | "preview" | "up" | "drift" | "adopt" | "destroy" | "destroy-preview";
 
 /** How one stack's run behaves beyond its mode. */
 export interface RunOptions {
@@ -72,6 +76,8 @@ export interface RunOptions {
   savePlan?: string;
   /** up of an approved preview: the plan it showed; applied exactly, or not at all. */
   approvedPlan?: SavedPlan;
+  /** destroy of an approved destroy-preview: the state checkpoint it was previewed against; destroyed only from that state. */
+  approvedCheckpoint?: string;
   /** preview: save the update plan to a scratch file just to report its digest (pull request previews). */
   reportPlan?: boolean;
 }
@@ -195,12 +201,12 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
   }
   let packs: PreparedPacks = { names: [], dirs: [], configs: [] };
   try {
-    // A drift check previews nothing the packs could judge.
-    if (mode !== "drift") packs = await preparedPacks(entry, ctx);
+    // A drift check previews nothing the packs could judge; the engine's analyzers are not asked about deletes.
+    if (mode !== "drift" && mode !== "destroy" && mode !== "destroy-preview") packs = await preparedPacks(entry, ctx);
   } catch (err) {
     return failed(messageOf(err));
   }
-  const purpose = runOpts.purpose ?? (mode === "drift" || mode === "preview" ? "preview" : "apply");
+  const purpose = runOpts.purpose ?? (mode === "drift" || mode === "preview" || mode === "destroy-preview" ? "preview" : "apply");
   let credentials: Record<string, string> = {};
   try {
     credentials = (await ctx.credentials?.(entry, ctx.revision, purpose)) ?? {};
@@ -258,7 +264,7 @@ export async function runStack(entry: StackEntry, ctx: RunContext, mode: RunMode
 
 /** What the time limits are named for: a drift check and an adopt's first step are refreshes. */
 function limitKind(op: Operation): keyof Timeouts {
-  return op === "up" ? "up" : op === "preview" ? "preview" : "refresh";
+  return op === "up" ? "up" : op === "destroy" ? "destroy" : op === "preview" || op === "destroy-preview" ? "preview" : "refresh";
 }
 
 /**
@@ -305,6 +311,7 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
     ctx.progress(`${name}: ${status}${drifted.length ? ` (${drifted.length} resource(s))` : ""}`);
     return { ...base, status, changes: check.changes, resources: check.resources, error: check.ok ? null : locate(entry, check.error), log: check.log };
   }
+  if (mode === "destroy" || mode === "destroy-preview") return destroy(name, base, target, mode, runOpts, run, ctx.progress);
   if (mode === "adopt") {
     ctx.progress(`${name}: refreshing the state from the cloud`);
     const refresh = await run("refresh");
@@ -385,6 +392,47 @@ async function operate(entry: StackEntry, ctx: RunContext, mode: RunMode, runOpt
   ctx.progress(`${name}: ${error ? `failed: ${error}` : "applied"}`);
   const status = blocked ? "blocked" : error ? "failed" : "applied";
   return { ...base, policy: up.policy, status, changes: up.changes, resources: up.resources, error, log, plan };
+}
+
+/**
+ * A prune: every resource of the stack deleted, then the stack removed from
+ * its backend; or, for an approval, what that would delete, bound to the
+ * state checkpoint it was previewed against (the approved destroy refuses
+ * any other state, and a new preview is queued).
+ */
+async function destroy(
+  name: string,
+  base: Pick<StackOutcome, "project" | "stack" | "policy" | "log">,
+  target: StackTarget,
+  mode: "destroy" | "destroy-preview",
+  runOpts: RunOptions,
+  run: (op: Operation, o?: OperationOptions) => Promise<OperationResult>,
+  progress: (line: string) => void,
+): Promise<StackOutcome> {
+  const checkpoint = await stateCheckpoint(target);
+  if (mode === "destroy-preview") {
+    const preview = await run("destroy-preview");
+    const outcome = { ...base, changes: preview.changes, resources: preview.resources, log: preview.log };
+    if (!preview.ok) return { ...outcome, status: "failed", error: preview.error ?? "the destroy preview failed" };
+    const digest = createHash("sha256").update(JSON.stringify(preview.resources.map((r) => [r.urn, r.op]))).digest("hex");
+    progress(`${name}: destroy previewed: ${preview.changes.delete} resource(s) to delete`);
+    return { ...outcome, status: "previewed", error: null, plan: { digest, checkpoint } };
+  }
+  if (runOpts.approvedCheckpoint && runOpts.approvedCheckpoint !== checkpoint) {
+    const error = `the plan no longer holds: the stack's state changed since the destroy was previewed (checkpoint ${runOpts.approvedCheckpoint.slice(0, 12)} -> ${checkpoint.slice(0, 12)}); a new preview is queued`;
+    return { ...base, status: "failed", changes: emptyCounts(), resources: [], error, replan: true };
+  }
+  progress(`${name}: destroying`);
+  const destroyed = await run("destroy");
+  const outcome = { ...base, changes: destroyed.changes, resources: destroyed.resources, log: destroyed.log };
+  if (!destroyed.ok) return { ...outcome, status: "failed", error: destroyed.error ?? "destroy failed" };
+  try {
+    await removeStack(target);
+  } catch (err) {
+    return { ...outcome, status: "failed", error: `destroyed ${destroyed.changes.delete} resource(s), but the stack could not be removed: ${messageOf(err)}` };
+  }
+  progress(`${name}: destroyed ${destroyed.changes.delete} resource(s); stack removed`);
+  return { ...outcome, status: "destroyed", error: null };
 }
 
 /**

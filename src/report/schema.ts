@@ -58,7 +58,7 @@ export const UsedPluginSchema = z.object({
 });
 
 /** How a stack's part of a report ended. */
-export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped", "drifted", "in-sync", "adopted"]);
+export const StackStatus = z.enum(["applied", "unchanged", "previewed", "failed", "blocked", "skipped", "drifted", "in-sync", "adopted", "destroyed"]);
 
 /** One stack's part of a report. */
 export const StackReportSchema = z.object({

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Controller } from "../reconciler/index.ts";
 import { StackdError } from "../support/index.ts";
 import { ADMIN, OPERATE, READ, callerOf } from "./access.ts";
-import { parseQuery } from "./errors.ts";
+import { parseBody, parseQuery } from "./errors.ts";
 
 /** What the API routes need. */
 export interface ApiOptions {
@@ -20,6 +20,9 @@ const RunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   status: z.enum(RUN_STATUSES).optional(),
 });
+
+/** POST /api/stacks/:name/rollback: the applied revision to go back to. */
+const RollbackBody = z.strictObject({ to: z.string().min(4).max(40) });
 
 const PreviewsQuery = z.strictObject({
   pr: z.coerce.number().int().positive().optional(),
@@ -48,6 +51,13 @@ export async function apiRoutes(app: FastifyInstance, opts: ApiOptions): Promise
     app.get<Named>(route, READ, async (req) => stackOr404(stackParam(req)));
     app.post<Named>(`${route}/reconcile`, OPERATE, async (req, reply) => {
       return reply.code(202).send(await controller.reconcileStack(stackParam(req), callerOf(req)));
+    });
+    app.post<Named>(`${route}/rollback`, ADMIN, async (req, reply) => {
+      const body = parseBody(RollbackBody, req.rawBody);
+      return reply.code(202).send(await controller.rollback(stackParam(req), body.to, callerOf(req)));
+    });
+    app.post<Named>(`${route}/unpin`, ADMIN, async (req, reply) => {
+      return reply.code(202).send(await controller.unpin(stackParam(req), callerOf(req)));
     });
     app.get<Named>(`${route}/drift`, READ, async (req) => {
       const s = await stackOr404(stackParam(req));

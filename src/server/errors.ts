@@ -29,3 +29,16 @@ export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
   if (!q.success) throw new StackdError(zodReason(q.error, "query"), { kind: "usage" });
   return q.data;
 }
+
+/** Parses a JSON request body (kept raw by the server) with its schema, or throws a usage error naming what is wrong. */
+export function parseBody<T>(schema: z.ZodType<T>, raw: Buffer | undefined): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw?.toString("utf8") || "null");
+  } catch (err) {
+    throw new StackdError(`body: not JSON (${messageOf(err)})`, { kind: "usage" });
+  }
+  const b = schema.safeParse(value);
+  if (!b.success) throw new StackdError(zodReason(b.error), { kind: "usage" });
+  return b.data;
+}

@@ -29,7 +29,7 @@ export function createMetrics(controller: Controller): Registry {
     labelNames: ["condition"],
     registers: [registry],
     async collect() {
-      const counts: Record<string, number> = { Ready: 0, Reconciling: 0, Failing: 0, Stalled: 0, AwaitingApproval: 0 };
+      const counts: Record<string, number> = { Ready: 0, Reconciling: 0, Failing: 0, Stalled: 0, AwaitingApproval: 0, Pinned: 0, Orphaned: 0 };
       for (const s of await controller.status()) for (const c of s.conditions) counts[c] = (counts[c] ?? 0) + 1;
       for (const [condition, n] of Object.entries(counts)) this.set({ condition }, n);
     },

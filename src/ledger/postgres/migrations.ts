@@ -131,6 +131,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE stacks ADD COLUMN outputs_digest TEXT;
   ALTER TABLE stacks ADD COLUMN resource_count INTEGER;
   `,
+  // 4 (SQLite's 7): rollback pins and orphaned stacks (see there).
+  `
+  ALTER TABLE stacks ADD COLUMN pinned TEXT;
+  ALTER TABLE stacks ADD COLUMN orphaned_at TEXT;
+  `,
 ];
 
 /** The ledger schema version a PostgreSQL ledger at PG step `step` holds (SQLite's numbering, which exports carry). */

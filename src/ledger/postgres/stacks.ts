@@ -1,7 +1,7 @@
 import type { Async, StacksRepository } from "../repositories.ts";
 import { json, toStack } from "../sqlite/rows.ts";
 import { RECORD_OUTCOME, outcomeArgs } from "../sql.ts";
-import type { StackRead, StackRow } from "../types.ts";
+import type { Pin, StackRead, StackRow } from "../types.ts";
 import type { Queries } from "./client.ts";
 
 type Stacks = Async<StacksRepository>;
@@ -17,7 +17,7 @@ export class PgStacks implements Stacks {
   async upsert(s: Parameters<Stacks["upsert"]>[0]): Promise<void> {
     await this.q.run(
       `INSERT INTO stacks (name, project, stack, apply_mode) VALUES (?, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET apply_mode = excluded.apply_mode`,
+       ON CONFLICT (name) DO UPDATE SET apply_mode = excluded.apply_mode, orphaned_at = NULL`,
       [s.name, s.project, s.stack, s.applyMode],
     );
   }
@@ -45,5 +45,17 @@ export class PgStacks implements Stacks {
 
   async recordReads(name: string, reads: StackRead[]): Promise<void> {
     await this.q.run("UPDATE stacks SET reads = ? WHERE name = ?", [json(reads), name]);
+  }
+
+  async pin(name: string, pin: Pin | null): Promise<void> {
+    await this.q.run("UPDATE stacks SET pinned = ? WHERE name = ?", [json(pin), name]);
+  }
+
+  async markOrphaned(name: string, at: string): Promise<void> {
+    await this.q.run("UPDATE stacks SET orphaned_at = COALESCE(orphaned_at, ?) WHERE name = ?", [at, name]);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.q.run("DELETE FROM stacks WHERE name = ?", [name]);
   }
 }

@@ -104,6 +104,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE stacks ADD COLUMN outputs_digest TEXT;
   ALTER TABLE stacks ADD COLUMN resource_count INTEGER;
   `,
+  // 7: a stack pinned to an earlier revision by a rollback (JSON); when its stack file left the branch.
+  `
+  ALTER TABLE stacks ADD COLUMN pinned TEXT;
+  ALTER TABLE stacks ADD COLUMN orphaned_at TEXT;
+  `,
 ];
 
 /**

@@ -2,7 +2,7 @@
 import type { Statements } from "./statements.ts";
 import { mask } from "../../support/index.ts";
 import type { ResourceChange } from "../../report/index.ts";
-import type { DriftRecord, PreviewRecord, PreviewStatus, Run, RunKind, RunStatus, StackRead, StackRow, Trigger } from "../types.ts";
+import type { DriftRecord, Pin, PreviewRecord, PreviewStatus, Run, RunKind, RunStatus, StackRead, StackRow, Trigger } from "../types.ts";
 
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, unknown>;
@@ -93,6 +93,8 @@ export function toStack(r: Row): StackRow {
     reads: parse<StackRead[]>(r.reads) ?? [],
     outputsDigest: (r.outputs_digest as string) ?? null,
     resourceCount: (r.resource_count as number) ?? null,
+    pinned: parse<Pin>(r.pinned),
+    orphanedAt: (r.orphaned_at as string) ?? null,
   };
 }
 

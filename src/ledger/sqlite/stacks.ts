@@ -1,7 +1,7 @@
 import type { Statements } from "./statements.ts";
 import type { StacksRepository } from "../repositories.ts";
 import { RECORD_OUTCOME, outcomeArgs } from "../sql.ts";
-import type { StackRead, StackRow } from "../types.ts";
+import type { Pin, StackRead, StackRow } from "../types.ts";
 import { json, toStack, type Row } from "./rows.ts";
 
 /** Stack rows in SQLite, one per project/stack. */
@@ -16,7 +16,7 @@ export class SqliteStacks implements StacksRepository {
     this.db
       .prepare(
         `INSERT INTO stacks (name, project, stack, apply_mode) VALUES (?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET apply_mode = excluded.apply_mode`,
+         ON CONFLICT(name) DO UPDATE SET apply_mode = excluded.apply_mode, orphaned_at = NULL`,
       )
       .run(s.name, s.project, s.stack, s.applyMode);
   }
@@ -44,5 +44,17 @@ export class SqliteStacks implements StacksRepository {
 
   recordReads(name: string, reads: StackRead[]): void {
     this.db.prepare("UPDATE stacks SET reads = ? WHERE name = ?").run(json(reads), name);
+  }
+
+  pin(name: string, pin: Pin | null): void {
+    this.db.prepare("UPDATE stacks SET pinned = ? WHERE name = ?").run(json(pin), name);
+  }
+
+  markOrphaned(name: string, at: string): void {
+    this.db.prepare("UPDATE stacks SET orphaned_at = COALESCE(orphaned_at, ?) WHERE name = ?").run(at, name);
+  }
+
+  remove(name: string): void {
+    this.db.prepare("DELETE FROM stacks WHERE name = ?").run(name);
   }
 }

@@ -19,6 +19,8 @@ const TONES: Record<string, Tone> = {
   OutOfSync: "warn",
   Drifted: "warn",
   AwaitingApproval: "warn",
+  Pinned: "warn",
+  Orphaned: "warn",
   awaiting_approval: "warn",
   blocked: "warn",
   Failing: "bad",

@@ -5,7 +5,7 @@ import type { StackStatus } from "../../../ledger/index.ts";
 import { Age, Revision, Status } from "./parts.ts";
 
 /** The conditions a stack can be filtered by, beside its sync and health. */
-export const FILTERS = ["Reconciling", "Ready", "Failing", "Stalled", "AwaitingApproval", "OutOfSync", "Drifted"] as const;
+export const FILTERS = ["Reconciling", "Ready", "Failing", "Stalled", "AwaitingApproval", "Pinned", "Orphaned", "OutOfSync", "Drifted"] as const;
 
 /** Whether a stack matches the list's filter (the page's script applies the same rule live). */
 export function matches(s: StackStatus, filter: { q?: string; condition?: string }): boolean {

@@ -214,4 +214,26 @@ describe("the stack graph", () => {
     // Its runs stay in the ledger.
     expect((await (await svc.api("/api/runs?stack=app/dev")).json()).runs.length).toBeGreaterThan(3);
   });
+
+  it("a manual stack's prune is previewed and destroys only once approved", async () => {
+    served.repo.git("rm", "-q", "network/Pulumi.dev.yaml");
+    served.repo.commit({ "stackd.yaml": 'stacks:\n  "*":\n    drift: "off"\n    prune: true\n  network/*:\n    apply: manual\n' }, "network/dev leaves; manual prune");
+    const head = served.push();
+    expect((await svc.pushWebhook(head)).status).toBe(202);
+    const preview = await waitFor("the prune's preview", () => svc.runs("network/dev").find((r) => r.trigger === "prune" && r.status === "awaiting_approval"), 300_000);
+    expect(preview.kind).toBe("preview");
+    expect(preview.changes!.delete).toBeGreaterThanOrEqual(3);
+    expect(preview.checkpoint).toMatch(/^[0-9a-f]{64}$/);
+    expect(await aws.bucketExists("layer-network-dev-data")).toBe(true);
+    expect((await stackStatus("network/dev")).conditions).toEqual(expect.arrayContaining(["Orphaned", "AwaitingApproval"]));
+
+    const approved = await runStackd(["approve", preview.id, "--api", svc.url], admin);
+    expect(approved.code, approved.stderr).toBe(0);
+    const destroy = await waitFor("the approved destroy", () => svc.runs("network/dev").find((r) => r.kind === "destroy" && r.approvalOf === preview.id && r.status !== "queued" && r.status !== "running"), 300_000);
+    expect(destroy, destroy.error ?? "").toMatchObject({ status: "succeeded", trigger: "prune", requestedBy: "tester", revision: preview.revision });
+    expect(destroy.changes!.delete).toBe(preview.changes!.delete);
+    expect(await aws.bucketExists("layer-network-dev-data")).toBe(false);
+    expect(fs.existsSync(stateFile("network", "dev"))).toBe(false);
+    expect(((await (await svc.api("/api/stacks")).json()) as { stacks: StackStatus[] }).stacks).toEqual([]);
+  });
 });

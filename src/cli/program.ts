@@ -131,7 +131,7 @@ export function buildProgram(): Command {
     .command("create")
     .description("add a token with a role to the tokens file and print it (shown once; the file keeps only its sha256)")
     .argument("<name>", "who or what the token is for (recorded on the runs and approvals it makes)")
-    .requiredOption("--role <read|operate|admin>", "read: status, runs, logs; operate: + reconcile, drift check, cancel; admin: + approve, gc")
+    .requiredOption("--role <read|operate|admin>", "read: status, runs, logs; operate: + reconcile, drift check, cancel; admin: + approve, rollback, unpin, gc")
     .option("--tokens <file>", "tokens file (default: $STACKD_TOKENS, else <data dir>/tokens.yaml)")
     .option("--data-dir <dir>", "stackd's data directory", defaultDataDir())
     .action(action(async (name, opts) => (await import("./token.ts")).tokenCreateCommand(name, opts)));

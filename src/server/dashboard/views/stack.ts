@@ -70,7 +70,7 @@ export function StackPage(p: {
           ["Last drift check", html`<${Age} at=${s.lastDriftCheck} />`],
         ]}
       />
-      ${s.message ? html`<p class="notice bad" role="alert">${s.message}</p>` : null}
+      ${s.message ? html`<p class=${s.failures > 0 ? "notice bad" : "notice"} role=${s.failures > 0 ? "alert" : "status"}>${s.message}</p>` : null}
       <h2>Drift</h2>
       ${p.drift.length === 0
         ? html`<p class="muted">No open drift episode.</p>`

@@ -149,8 +149,8 @@ export class Executor {
   }
 
   /**
-   * A destroyed stack is removed from the ledger's stacks (its runs stay);
-   * a destroy whose approved state moved is previewed again.
+   * A destroyed stack is removed from the ledger's stacks (its runs stay); a
+   * failed prune is not retried (the next commit tries again, see Prunes).
    */
   private async afterPrune(job: StackJob, status: string, error: string | null, settings: Settings): Promise<void> {
     const { ledger, log } = this.ctx;
@@ -162,7 +162,11 @@ export class Executor {
     }
   }
 
-  /** An approved plan that no longer holds is replaced by a new preview awaiting approval, at the head (a pinned stack's pin). */
+  /**
+   * An approved plan that no longer holds is replaced by a new preview
+   * awaiting approval: at the head (a pinned stack's pin), or for a prune's
+   * destroy, of the destroy again at the same revision.
+   */
   private async previewAgain(job: StackJob): Promise<void> {
     if (job.mode === "destroy") {
       await this.runs.enqueue(job.entry, job.revision, "prune", { mode: "destroy-preview" });

@@ -60,9 +60,10 @@ export class Planner {
         else if (!(await this.ctx.busy(nameOf(e)))) await ledger.stacks.recordOutcome(nameOf(e), { applied: revision, failed: false, result: "succeeded" });
       }
     }
+    const graph = todo.length > 0 ? await this.runs.graph() : undefined;
     for (const e of todo) {
       await ledger.stacks.resetFailures(nameOf(e));
-      const run = await this.runs.enqueue(e, revision, trigger);
+      const run = await this.runs.enqueue(e, revision, trigger, { graph });
       const base = (await ledger.stacks.get(nameOf(e)))!.appliedRevision;
       if (base) await this.recordSkipped(e, base, run);
     }

@@ -1,5 +1,5 @@
 import { settingsFor, type StackEntry } from "../catalog/index.ts";
-import { cycleOf, dependenciesOf, describeCycle } from "../graph/index.ts";
+import { cycleOf, dependenciesOf, describeCycle, type StackGraph } from "../graph/index.ts";
 import type { Run, RunKind, Trigger } from "../ledger/index.ts";
 import { nameOf, type ServiceContext, type StackJob } from "./context.ts";
 import type { StackGraphs } from "./stack-graph.ts";
@@ -15,6 +15,8 @@ export interface EnqueueOptions {
   requestedBy?: string;
   /** The run whose change of outputs made this one (a cascade). */
   cascadeOf?: string;
+  /** The stack graph, when the caller queues many runs from one (a plan): read once, not per run. */
+  graph?: StackGraph;
 }
 
 /**
@@ -36,6 +38,11 @@ export class RunFactory {
     this.execute = execute;
   }
 
+  /** The stack graph at the head, as runs are ordered by it. */
+  graph(): Promise<StackGraph> {
+    return this.graphs.current();
+  }
+
   /** Queues a run of one stack at one revision; returns it as the ledger holds it. */
   async enqueue(entry: StackEntry, revision: string, trigger: Trigger, o: EnqueueOptions = {}): Promise<Run> {
     const { ledger, events, log } = this.ctx;
@@ -48,7 +55,7 @@ export class RunFactory {
     if (mode === "apply" || mode === "preview") {
       for (const r of await ledger.approvals.pending(name)) await ledger.approvals.supersede(r.id, `superseded by a newer run at ${revision.slice(0, 12)}`);
     }
-    const graph = await this.graphs.current();
+    const graph = o.graph ?? (await this.graphs.current());
     const cycle = standalone ? undefined : cycleOf(graph, name);
     const run = await ledger.runs.create({ stack: name, revision, kind, trigger, approvalOf: o.approvalOf, requestedBy: o.requestedBy, cascadeOf: o.cascadeOf, status: cycle ? "failed" : "queued" });
     if (cycle) {

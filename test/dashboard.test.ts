@@ -152,6 +152,9 @@ describe("the dashboard", () => {
     const fresh = await cold.newPage();
     await fresh.goto(`${url}/`);
     await fresh.getByRole("heading", { name: "Stacks" }).waitFor();
+    // The heading can be in the page before the browser has recorded its first paint and the load event.
+    await fresh.waitForLoadState("load");
+    await fresh.waitForFunction(() => performance.getEntriesByName("first-contentful-paint").length > 0, undefined, { timeout: 10_000 });
     const measured = await fresh.evaluate(() => {
       const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
       const resources = (performance.getEntriesByType("resource") as PerformanceResourceTiming[]).filter((r) => !r.name.includes("/ui/events"));

@@ -42,17 +42,16 @@ export class Executor {
 
   /**
    * A manual stack's preview saves its update plan; an approved up applies
-   * exactly the plan its preview saved, made against the state it recorded.
+   * exactly the plan its preview saved, made against the state it recorded;
+   * an approved destroy, only onto the state its preview saw.
    */
   private async planOptions(job: StackJob): Promise<Pick<RunOptions, "savePlan" | "approvedPlan" | "approvedCheckpoint">> {
     const { ledger, opts } = this.ctx;
     if (job.mode === "preview") return { savePlan: planFile(opts.dataDir, job.runId) };
-    if (job.mode === "destroy") {
-      // A manual stack's prune destroys only from the state its preview was made against.
-      const approvedDestroy = await ledger.runs.get((await ledger.runs.get(job.runId))?.approvalOf ?? "");
-      return approvedDestroy?.checkpoint ? { approvedCheckpoint: approvedDestroy.checkpoint } : {};
-    }
-    const approved = job.mode === "up" ? await ledger.runs.get((await ledger.runs.get(job.runId))?.approvalOf ?? "") : undefined;
+    const approvalOf = job.mode === "up" || job.mode === "destroy" ? (await ledger.runs.get(job.runId))?.approvalOf : null;
+    const approved = approvalOf ? await ledger.runs.get(approvalOf) : undefined;
+    // A manual stack's prune destroys only from the state its preview was made against.
+    if (job.mode === "destroy") return approved?.checkpoint ? { approvedCheckpoint: approved.checkpoint } : {};
     if (!approved?.planDigest || !approved.checkpoint) return {};
     const file = planFile(opts.dataDir, approved.id);
     // Another replica may have made the preview: its plan comes from the database (its digest is checked before use).

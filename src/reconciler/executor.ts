@@ -102,6 +102,9 @@ export class Executor {
           : out.status === "previewed"
             ? "awaiting_approval"
             : "succeeded";
+      // The plan is in the database before the preview shows as awaiting approval: an approval may
+      // reach another replica as soon as it does, even if this one is gone by then.
+      if (out.plan && job.mode === "preview" && this.ctx.plans) await this.ctx.plans.keep(job.runId, fs.readFileSync(planFile(this.ctx.opts.dataDir, job.runId), "utf8"));
       await ledger.runs.finish(job.runId, {
         status,
         changes: out.changes,
@@ -113,7 +116,6 @@ export class Executor {
         plugins: out.plugins,
         plan: out.plan,
       });
-      if (out.plan && job.mode === "preview" && this.ctx.plans) await this.ctx.plans.keep(job.runId, fs.readFileSync(planFile(this.ctx.opts.dataDir, job.runId), "utf8"));
       if (out.replan && !reason) await this.previewAgain(job);
       if (job.mode === "destroy" || job.mode === "destroy-preview") {
         await this.afterPrune(job, status, out.error ?? null, settings);
